@@ -98,6 +98,11 @@ $(O)/workloads/%: tests/workloads/%.c | $(O)/workloads
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(WL_CFLAGS) $< -o $@ -lpthread
 
+# *_static.c workloads are linked statically: no libc.so to probe.
+$(O)/workloads/%_static: tests/workloads/%_static.c | $(O)/workloads
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(WL_CFLAGS) -static $< -o $@
+
 # --- tests -----------------------------------------------------------------
 $(O)/tests/unit/%: tests/unit/%.c $(PURE_OBJS) | $(O)/tests/unit
 	$(call msg,TEST-CC,$@)
