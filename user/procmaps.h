@@ -13,6 +13,7 @@ struct map_entry {
 	uint64_t inode;
 	char perms[5];		/* "r-xp" */
 	char *path;		/* malloc'd; "" for anonymous; "[heap]", "[stack]"... kept as is */
+	int deleted;		/* the kernel marked the file " (deleted)"; the suffix is stripped from path */
 };
 
 /* Parse one maps line (without or with trailing newline). Returns 0 or -EINVAL. */
