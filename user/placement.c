@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* placement.c - pick a uprobe offset inside a function that the x86-64 kernel emulates (Capstone) */
+/* placement.c - pick a uprobe offset in a function that the x86-64 kernel emulates (Capstone) */
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -289,7 +289,8 @@ int placement__choose(const uint8_t *code, size_t len, uint64_t func_addr, unsig
 		const char *what;
 
 		if (!cs_disasm_iter(h, &p, &size, &addr, in)) {
-			snprintf(why, sizeof(why), "undecodable bytes at +%llu", (unsigned long long)off);
+			snprintf(why, sizeof(why), "undecodable bytes at +%llu",
+				 (unsigned long long)off);
 			break;
 		}
 		e = kernel_emulates(in);
@@ -323,7 +324,8 @@ int placement__choose(const uint8_t *code, size_t len, uint64_t func_addr, unsig
 
 	/* A branch back into the skipped prefix or onto the site would fire the probe twice. */
 	if (found && out->offset > 0 &&
-	    branch_into(h, in, code, len, func_addr, func_addr, func_addr + out->offset, &from, &to)) {
+	    branch_into(h, in, code, len, func_addr, func_addr, func_addr + out->offset, &from,
+			&to)) {
 		snprintf(why, sizeof(why), "branch at +%llu targets +%llu, inside the entry block",
 			 (unsigned long long)from, (unsigned long long)to);
 		found = 0;
@@ -335,7 +337,7 @@ int placement__choose(const uint8_t *code, size_t len, uint64_t func_addr, unsig
 				 emu_name(first_emu));
 		else
 			snprintf(out->reason, sizeof(out->reason),
-				 "first emulated insn (%s); %u insn(s) before it keep args and [rsp]",
+				 "first emulated insn (%s); %u insn(s) before it keep args, [rsp]",
 				 emu_name(site_emu), n_before);
 	} else {
 		out->offset = 0;

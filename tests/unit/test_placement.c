@@ -13,7 +13,8 @@
 
 #include "placement.h"
 
-#define ADDR	0x7f0000001000ULL	/* any address: branch targets are checked relative to it */
+/* any address: branch targets are checked relative to it */
+#define ADDR	0x7f0000001000ULL
 #define LIBC	"/lib/x86_64-linux-gnu/libc.so.6"
 
 static size_t unhex(const char *s, uint8_t *buf, size_t cap)
@@ -345,7 +346,8 @@ Test(placement, real_libc_free)
 	const uint8_t *code;
 	uint64_t addr, size;
 	struct probe_site s;
-	static const uint8_t want[] = { 0x48, 0x85, 0xff, 0x0f, 0x84 };	/* test rdi,rdi; je */
+	/* test rdi, rdi; je */
+	static const uint8_t want[] = { 0x48, 0x85, 0xff, 0x0f, 0x84 };
 
 	if (elf_open(LIBC, &f))
 		cr_skip_test("%s not readable", LIBC);
