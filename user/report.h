@@ -16,7 +16,9 @@ struct rpt_frame {
 	const char *module;	/* NULL: unknown (e.g. "[anon]") */
 	const char *file;	/* NULL: no line info */
 	int line;		/* 0: no line info */
-	const char *lang;	/* "c" or "python" */
+	const char *lang;	/* "c" or "python"; NULL: "c" */
+	uint64_t func_off;	/* addr minus the start of func; 0: at entry or unknown */
+	const char *build_id;	/* hex GNU build-id of module; NULL: none */
 };
 
 struct rpt_stack {
@@ -93,18 +95,51 @@ struct rpt {
 	struct rpt_stats stats;
 };
 
-/* Write the memslope.trace/1 JSON document. Returns 0 or -errno. */
+#ifndef MEMSLOPE_VERSION
+#define MEMSLOPE_VERSION "0.1.0"	/* the Makefile may override with -DMEMSLOPE_VERSION=... */
+#endif
+
+#define REPORT_SCHEMA		"memslope.trace/1"
+#define REPORT_TEXT_WIDTH	100	/* columns the text report fits in */
+#define REPORT_UNKNOWN		"[unknown]"	/* JSON func/module when not known */
+
+/*
+ * Write the memslope.trace/1 JSON document, pretty-printed, ending in a newline,
+ * and flush f. Fixed fields as DESIGN.md says; NULL func or module is written as
+ * "[unknown]" (both are strings in the schema), NULL file or line 0 as null, a
+ * negative or non-finite eta_limit_s as null. Extra fields: top-level
+ * "memslope_version"; target "exited"; per process "exited", "exit" (same shape
+ * as target.exit), "rss_bytes", "heap_bytes" (last sample); per stack "stack_id",
+ * "growth_bytes", "slope_bytes_per_s"; per frame "build_id" (s|null). Strings that
+ * are not valid UTF-8 (argv, paths) get U+FFFD for the bad bytes so the document
+ * always parses. Returns 0, -ENOMEM, or -errno of the failed write.
+ */
 int report__write_json(const struct rpt *r, FILE *f);
 
 /*
- * The human table: per process one line (pid, comm, RSS, heap, verdict when known),
- * then its top_n stacks by live bytes with growth since start and the frames
- * ("func (file:line)" or "func+0xoff (module)"). final adds the exit status and
- * verdict lines. Returns 0 or -errno.
+ * The human table, REPORT_TEXT_WIDTH columns: a summary line, then per process one
+ * line (pid, comm, RSS, heap, verdict), then its top_n stacks by live bytes (all
+ * when top_n < 0) with growth since start and the frames, innermost first
+ * ("func (file:line)", "func+0xoff (module)" or "0xaddr (module)"); leading
+ * allocator frames (malloc, calloc, operator new...) are left out since every
+ * stack has them. Live (!final): one line per stack, frames cut to the width,
+ * compact enough to redraw every interval. final: per process the exit status
+ * and a verdict sentence, one frame per line. OOM kills and drop counters (with
+ * the option to raise) are shown when non-zero. Control characters in names are
+ * shown as '?'. Returns 0 or -errno of the failed write (f is flushed).
  */
 int report__print_text(const struct rpt *r, FILE *f, int top_n, bool final);
 
-/* "1.5 MiB" style; buf of at least 16 bytes; returns buf */
+/*
+ * "1.5 MiB" style: B, KiB, MiB, GiB, TiB with 1 decimal above B, "-" in front when
+ * negative; buf of at least 16 bytes; returns buf
+ */
 char *fmt_bytes(char *buf, size_t len, double bytes);
+
+/*
+ * How a process ended: "running", "exited 0", "killed by SIGKILL",
+ * "killed by SIGKILL (OOM)"; buf of at least 32 bytes; returns buf.
+ */
+char *fmt_exit(char *buf, size_t len, bool exited, int code, int signal, bool oom_killed);
 
 #endif

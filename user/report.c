@@ -1,0 +1,935 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* report.c - the trace report as a human table and as memslope.trace/1 JSON (json-c) */
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json.h>
+
+#include "report.h"
+
+/* ------------------------------------------------------------------------ */
+/* small formatters                                                          */
+
+char *fmt_bytes(char *buf, size_t len, double bytes)
+{
+	static const char *const units[] = { "KiB", "MiB", "GiB", "TiB", "PiB" };
+	const char *sign = "";
+	double v = bytes;
+	size_t u;
+
+	if (!len)
+		return buf;
+	if (isnan(v)) {
+		snprintf(buf, len, "? B");
+		return buf;
+	}
+	/* round first so -0.3 B reads "0 B", not "-0 B" */
+	if (fabs(v) < 1023.5) {
+		v = round(v);
+		snprintf(buf, len, "%s%.0f B", v < 0 ? "-" : "", fabs(v));
+		return buf;
+	}
+	if (v < 0) {
+		sign = "-";
+		v = -v;
+	}
+	v /= 1024;
+	/* move up a unit when %.1f would print 1024.0 */
+	for (u = 0; v >= 1023.95 && u + 1 < sizeof(units) / sizeof(units[0]); u++)
+		v /= 1024;
+	snprintf(buf, len, "%s%.1f %s", sign, v, units[u]);
+	return buf;
+}
+
+char *fmt_exit(char *buf, size_t len, bool exited, int code, int sig, bool oom_killed)
+{
+	const char *name = sig > 0 ? sigabbrev_np(sig) : NULL;
+	const char *oom = oom_killed ? " (OOM)" : "";
+
+	if (!len)
+		return buf;
+	if (sig > 0 && name)
+		snprintf(buf, len, "killed by SIG%s%s", name, oom);
+	else if (sig > 0)
+		snprintf(buf, len, "killed by signal %d%s", sig, oom);
+	else if (oom_killed)
+		snprintf(buf, len, "killed by the OOM killer");
+	else if (exited)
+		snprintf(buf, len, "exited %d", code);
+	else
+		snprintf(buf, len, "running");
+	return buf;
+}
+
+/* "12.3 s", "4m05s", "2h07m": short enough for a table cell */
+static char *fmt_dur(char *buf, size_t len, double s)
+{
+	long long n;
+
+	if (!isfinite(s) || s < 0)
+		snprintf(buf, len, "?");
+	else if (s < 59.95)
+		snprintf(buf, len, "%.1f s", s);
+	else if ((n = llround(s)) < 3600)
+		snprintf(buf, len, "%lldm%02llds", n / 60, n % 60);
+	else if (n < 100 * 3600LL)
+		snprintf(buf, len, "%lldh%02lldm", n / 3600, n / 60 % 60);
+	else
+		snprintf(buf, len, "%lldd%02lldh", n / 86400, n / 3600 % 24);
+	return buf;
+}
+
+/* "1234", "12.3k", "4.5M": allocation counts in a narrow column */
+static char *fmt_count(char *buf, size_t len, double n)
+{
+	if (fabs(n) < 10000)
+		snprintf(buf, len, "%.0f", n);
+	else if (fabs(n) < 999950)
+		snprintf(buf, len, "%.1fk", n / 1e3);
+	else if (fabs(n) < 999950000)
+		snprintf(buf, len, "%.1fM", n / 1e6);
+	else
+		snprintf(buf, len, "%.1fG", n / 1e9);
+	return buf;
+}
+
+/* growth with an explicit sign: "+12.0 MiB", "-3 B", "0 B" */
+static char *fmt_delta(char *buf, size_t len, double bytes)
+{
+	char tmp[24];
+
+	fmt_bytes(tmp, sizeof(tmp), bytes);
+	snprintf(buf, len, "%s%s", bytes >= 0.5 ? "+" : "", tmp);
+	return buf;
+}
+
+static const char *base_name(const char *path)
+{
+	const char *s = strrchr(path, '/');
+
+	/* a path ending in '/' would print nothing; keep it whole */
+	return s && s[1] ? s + 1 : path;
+}
+
+static size_t comm_len(const char comm[16])
+{
+	/* comm comes from the kernel as 16 bytes that need not be NUL-terminated */
+	return strnlen(comm, 16);
+}
+
+/* ------------------------------------------------------------------------ */
+/* JSON                                                                      */
+
+/*
+ * Length of the valid UTF-8 sequence at s (at most n bytes), 0 when invalid.
+ * Overlong forms, surrogates and code points above U+10FFFF are invalid, as in
+ * RFC 3629, because a strict JSON parser rejects them.
+ */
+static size_t utf8_seq(const unsigned char *s, size_t n)
+{
+	unsigned char c = s[0], lo = 0x80, hi = 0xbf;
+	size_t need, i;
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf) {
+		need = 1;
+	} else if (c >= 0xe0 && c <= 0xef) {
+		need = 2;
+		if (c == 0xe0)
+			lo = 0xa0;
+		else if (c == 0xed)
+			hi = 0x9f;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		need = 3;
+		if (c == 0xf0)
+			lo = 0x90;
+		else if (c == 0xf4)
+			hi = 0x8f;
+	} else {
+		return 0;
+	}
+	if (n < need + 1 || s[1] < lo || s[1] > hi)
+		return 0;
+	for (i = 2; i <= need; i++)
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+	return need + 1;
+}
+
+/*
+ * A JSON string from bytes that may not be UTF-8 (argv, file names): json-c
+ * copies bytes >= 0x80 verbatim, which would make the whole document invalid
+ * for strict parsers, so bad bytes become U+FFFD. NULL on ENOMEM.
+ */
+static struct json_object *jstr(const char *s, size_t n)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	struct json_object *o;
+	size_t i, k, out = 0;
+	char *buf;
+
+	for (i = 0; i < n; i += k)
+		if (!(k = utf8_seq(u + i, n - i)))
+			break;
+	if (i >= n)
+		return n > INT32_MAX ? NULL : json_object_new_string_len(s, (int)n);
+
+	/* each bad byte grows to 3 bytes at most */
+	if (n > INT32_MAX / 3 || !(buf = malloc(n * 3)))
+		return NULL;
+	for (i = 0; i < n; i += k) {
+		k = utf8_seq(u + i, n - i);
+		if (k) {
+			memcpy(buf + out, s + i, k);
+			out += k;
+		} else {
+			memcpy(buf + out, "\xef\xbf\xbd", 3);
+			out += 3;
+			k = 1;
+		}
+	}
+	o = json_object_new_string_len(buf, (int)out);
+	free(buf);
+	return o;
+}
+
+/*
+ * JSON helpers with a sticky error: once *err is set they only release what
+ * they were given, so a builder is a flat list of calls and one check at the
+ * end instead of a branch after every allocation. A NULL val means ENOMEM;
+ * nulls are written with jset_null.
+ */
+static void jset(int *err, struct json_object *obj, const char *key, struct json_object *val)
+{
+	/* every key is a string literal, so json-c need not copy or look it up */
+	const unsigned opts = JSON_C_OBJECT_ADD_KEY_IS_NEW | JSON_C_OBJECT_KEY_IS_CONSTANT;
+
+	if (*err) {
+		json_object_put(val);
+		return;
+	}
+	if (!val) {
+		*err = -ENOMEM;
+		return;
+	}
+	if (json_object_object_add_ex(obj, key, val, opts)) {
+		json_object_put(val);
+		*err = -ENOMEM;
+	}
+}
+
+static void jset_null(int *err, struct json_object *obj, const char *key)
+{
+	const unsigned opts = JSON_C_OBJECT_ADD_KEY_IS_NEW | JSON_C_OBJECT_KEY_IS_CONSTANT;
+
+	if (!*err && json_object_object_add_ex(obj, key, NULL, opts))
+		*err = -ENOMEM;
+}
+
+/* jset, returning val for filling in (NULL once anything failed) */
+static struct json_object *jset_new(int *err, struct json_object *obj, const char *key,
+				    struct json_object *val)
+{
+	jset(err, obj, key, val);
+	return *err ? NULL : val;
+}
+
+static void jappend(int *err, struct json_object *arr, struct json_object *val)
+{
+	if (*err) {
+		json_object_put(val);
+		return;
+	}
+	if (!val) {
+		*err = -ENOMEM;
+		return;
+	}
+	if (json_object_array_add(arr, val)) {
+		json_object_put(val);
+		*err = -ENOMEM;
+	}
+}
+
+static struct json_object *jappend_new(int *err, struct json_object *arr, struct json_object *val)
+{
+	jappend(err, arr, val);
+	return *err ? NULL : val;
+}
+
+/* NULL s is written as null */
+static void jset_str(int *err, struct json_object *obj, const char *key, const char *s)
+{
+	if (s)
+		jset(err, obj, key, jstr(s, strlen(s)));
+	else
+		jset_null(err, obj, key);
+}
+
+static void jset_int(int *err, struct json_object *obj, const char *key, int64_t v)
+{
+	jset(err, obj, key, json_object_new_int64(v));
+}
+
+static void jset_u64(int *err, struct json_object *obj, const char *key, uint64_t v)
+{
+	jset(err, obj, key, json_object_new_uint64(v));
+}
+
+/*
+ * A float that stays a float: json-c prints doubles with "%.17g" (0.1 becomes
+ * 0.10000000000000001) and a whole number without a ".0", which parsers then
+ * read back as an integer. Use the shortest form that round-trips, always with
+ * a '.' or exponent. JSON has no NaN or Infinity: those are written as null.
+ */
+static void jset_double(int *err, struct json_object *obj, const char *key, double v)
+{
+	char buf[40], *p;
+
+	if (!isfinite(v)) {
+		jset_null(err, obj, key);
+		return;
+	}
+	snprintf(buf, sizeof(buf), "%.15g", v);
+	if (strtod(buf, NULL) != v)
+		snprintf(buf, sizeof(buf), "%.17g", v);
+	/* a program that called setlocale() may have a decimal comma */
+	if ((p = strchr(buf, ',')))
+		*p = '.';
+	if (!strpbrk(buf, ".e"))
+		strcat(buf, ".0");
+	jset(err, obj, key, json_object_new_double_s(v, buf));
+}
+
+static void jset_argv(int *err, struct json_object *obj, const char *key, char *const *argv)
+{
+	struct json_object *arr = jset_new(err, obj, key, json_object_new_array());
+
+	for (; argv && *argv && !*err; argv++)
+		jappend(err, arr, jstr(*argv, strlen(*argv)));
+}
+
+/* { "code": n|null, "signal": n|null, "oom_killed": bool } */
+static void jset_exit(int *err, struct json_object *obj, bool exited, int code, int sig,
+		      bool oom_killed)
+{
+	struct json_object *ex = jset_new(err, obj, "exit", json_object_new_object());
+
+	if (exited && sig <= 0)
+		jset_int(err, ex, "code", code);
+	else
+		jset_null(err, ex, "code");
+	if (sig > 0)
+		jset_int(err, ex, "signal", sig);
+	else
+		jset_null(err, ex, "signal");
+	jset(err, ex, "oom_killed", json_object_new_boolean(oom_killed));
+}
+
+static void json_frame(int *err, struct json_object *arr, const struct rpt_frame *fr)
+{
+	struct json_object *o = jappend_new(err, arr, json_object_new_object());
+	char addr[32];
+
+	jset_str(err, o, "func", fr->func ? fr->func : REPORT_UNKNOWN);
+	jset_str(err, o, "module", fr->module ? fr->module : REPORT_UNKNOWN);
+	jset_str(err, o, "file", fr->file);
+	/* a line without its file means nothing */
+	if (fr->file && fr->line > 0)
+		jset_int(err, o, "line", fr->line);
+	else
+		jset_null(err, o, "line");
+	jset_str(err, o, "lang", fr->lang ? fr->lang : "c");
+	snprintf(addr, sizeof(addr), "0x%" PRIx64, fr->addr);
+	jset_str(err, o, "addr", addr);
+	jset_str(err, o, "build_id", fr->build_id);
+}
+
+static void json_stack(int *err, struct json_object *arr, const struct rpt_stack *st)
+{
+	struct json_object *o = jappend_new(err, arr, json_object_new_object());
+	struct json_object *frames;
+	size_t i;
+
+	jset_int(err, o, "live_bytes", st->live_bytes);
+	jset_int(err, o, "live_allocs", st->live_allocs);
+	jset_u64(err, o, "alloc_bytes", st->alloc_bytes);
+	jset_u64(err, o, "allocs", st->allocs);
+	frames = jset_new(err, o, "frames", json_object_new_array());
+	for (i = 0; i < st->nframes && !*err; i++)
+		json_frame(err, frames, &st->frames[i]);
+	jset_u64(err, o, "stack_id", st->stack_id);
+	jset_int(err, o, "growth_bytes", st->growth_bytes);
+	jset_double(err, o, "slope_bytes_per_s", st->slope_bps);
+}
+
+static void json_growth(int *err, struct json_object *obj, const struct growth *g)
+{
+	struct json_object *o = jset_new(err, obj, "growth", json_object_new_object());
+	const char *v = growth_verdict__str(g->verdict);
+	const char *s = growth_severity__str(g->severity);
+
+	/* an out-of-range enum must not turn a fixed string field into null */
+	jset_str(err, o, "verdict", v ? v : "insufficient-data");
+	jset_str(err, o, "severity", s ? s : "ok");
+	jset_double(err, o, "slope_bytes_per_s", g->slope_bps);
+	jset_double(err, o, "r2", g->r2);
+	if (g->eta_limit_s >= 0)
+		jset_double(err, o, "eta_limit_s", g->eta_limit_s);
+	else
+		jset_null(err, o, "eta_limit_s");
+}
+
+static void json_process(int *err, struct json_object *arr, const struct rpt_process *p)
+{
+	struct json_object *o = jappend_new(err, arr, json_object_new_object());
+	struct json_object *a, *e;
+	size_t i;
+
+	jset_int(err, o, "pid", p->pid);
+	jset_int(err, o, "ppid", p->ppid);
+	jset(err, o, "comm", jstr(p->comm, comm_len(p->comm)));
+	jset_argv(err, o, "argv", p->argv);
+
+	a = jset_new(err, o, "series", json_object_new_array());
+	for (i = 0; i < p->npoints && !*err; i++) {
+		e = jappend_new(err, a, json_object_new_object());
+		jset_double(err, e, "t", p->series[i].t);
+		jset_u64(err, e, "rss_bytes", p->series[i].rss_bytes);
+		jset_u64(err, e, "heap_bytes", p->series[i].heap_bytes);
+	}
+
+	json_growth(err, o, &p->growth);
+
+	a = jset_new(err, o, "stacks", json_object_new_array());
+	for (i = 0; i < p->nstacks && !*err; i++)
+		json_stack(err, a, &p->stacks[i]);
+
+	a = jset_new(err, o, "by_test", json_object_new_array());
+	for (i = 0; i < p->ntests && !*err; i++) {
+		e = jappend_new(err, a, json_object_new_object());
+		jset_str(err, e, "test", p->by_test[i].test ? p->by_test[i].test : REPORT_UNKNOWN);
+		jset_int(err, e, "live_bytes", p->by_test[i].live_bytes);
+	}
+
+	jset(err, o, "exited", json_object_new_boolean(p->exited));
+	jset_exit(err, o, p->exited, p->exit_code, p->exit_signal, p->oom_killed);
+	jset_u64(err, o, "rss_bytes", p->rss_bytes);
+	jset_int(err, o, "heap_bytes", p->heap_bytes);
+}
+
+static struct json_object *json_report(const struct rpt *r, int *err)
+{
+	struct json_object *root = json_object_new_object();
+	struct json_object *o, *a;
+	size_t i;
+
+	if (!root) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	jset_str(err, root, "schema", REPORT_SCHEMA);
+	jset_str(err, root, "memslope_version", MEMSLOPE_VERSION);
+	jset(err, root, "started_at", jstr(r->started_at, strnlen(r->started_at,
+								 sizeof(r->started_at))));
+	jset_double(err, root, "duration_s", r->duration_s);
+	jset_double(err, root, "interval_s", r->interval_s);
+	jset_str(err, root, "mode", r->mode ? r->mode : "exact");
+
+	o = jset_new(err, root, "target", json_object_new_object());
+	jset_int(err, o, "pid", r->target_pid);
+	jset_argv(err, o, "argv", r->target_argv);
+	jset_exit(err, o, r->target_exited, r->target_exit_code, r->target_exit_signal,
+		  r->target_oom_killed);
+	jset(err, o, "exited", json_object_new_boolean(r->target_exited));
+
+	a = jset_new(err, root, "processes", json_object_new_array());
+	for (i = 0; i < r->nprocs && !*err; i++)
+		json_process(err, a, &r->procs[i]);
+
+	a = jset_new(err, root, "oom_kills", json_object_new_array());
+	for (i = 0; i < r->noom_kills && !*err; i++) {
+		const struct rpt_oom_kill *k = &r->oom_kills[i];
+
+		o = jappend_new(err, a, json_object_new_object());
+		jset_int(err, o, "pid", k->pid);
+		jset(err, o, "comm", jstr(k->comm, comm_len(k->comm)));
+		jset_str(err, o, "dump", k->dump);
+	}
+
+	o = jset_new(err, root, "stats", json_object_new_object());
+	jset_u64(err, o, "events", r->stats.events);
+	jset_u64(err, o, "lost_events", r->stats.lost_events);
+	jset_u64(err, o, "dropped_allocs", r->stats.dropped_allocs);
+	jset_u64(err, o, "dropped_stacks", r->stats.dropped_stacks);
+	return root;
+}
+
+/* flush, and turn a failed write into -errno (EIO when stdio kept no errno) */
+static int flush_status(FILE *f)
+{
+	errno = 0;
+	if (fflush(f) || ferror(f))
+		return errno ? -errno : -EIO;
+	return 0;
+}
+
+int report__write_json(const struct rpt *r, FILE *f)
+{
+	/* slashes stay unescaped so paths read as paths */
+	const int flags = JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
+			  JSON_C_TO_STRING_NOSLASHESCAPE;
+	struct json_object *root;
+	const char *s;
+	size_t len;
+	int err = 0;
+
+	if (!r || !f)
+		return -EINVAL;
+	root = json_report(r, &err);
+	if (err)
+		goto cleanup;
+	s = json_object_to_json_string_length(root, flags, &len);
+	if (!s) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
+	if (fwrite(s, 1, len, f) != len || fputc('\n', f) == EOF) {
+		err = errno ? -errno : -EIO;
+		goto cleanup;
+	}
+	err = flush_status(f);
+cleanup:
+	json_object_put(root);
+	return err;
+}
+
+/* ------------------------------------------------------------------------ */
+/* text                                                                      */
+
+/*
+ * One output line being built, with its width in terminal columns (UTF-8 lead
+ * bytes), so columns line up around "←", "²" or a non-ASCII comm and a line
+ * can be cut at exactly REPORT_TEXT_WIDTH.
+ */
+struct line {
+	char s[1024];
+	size_t len;
+	int cols;
+};
+
+static void ln_reset(struct line *l)
+{
+	l->len = 0;
+	l->cols = 0;
+	l->s[0] = '\0';
+}
+
+static size_t utf8_lead_len(unsigned char c)
+{
+	return c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 1;
+}
+
+/*
+ * Append n bytes of s. Control characters become '?': comm, argv and symbol
+ * names are chosen by the traced program and must not drive the terminal of
+ * the (often root) user reading the report. Stops at a character that does
+ * not fit whole.
+ */
+static void ln_putn(struct line *l, const char *s, size_t n)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t i, k;
+
+	for (i = 0; i < n && u[i]; i += k) {
+		k = (u[i] & 0xc0) == 0x80 ? 1 : utf8_lead_len(u[i]);
+		if (k > n - i)
+			k = n - i;
+		if (l->len + k >= sizeof(l->s))
+			break;
+		if (u[i] < 0x20 || u[i] == 0x7f) {
+			l->s[l->len++] = '?';
+		} else {
+			memcpy(l->s + l->len, s + i, k);
+			l->len += k;
+		}
+		l->cols++;
+	}
+	l->s[l->len] = '\0';
+}
+
+static void ln_puts(struct line *l, const char *s)
+{
+	ln_putn(l, s, strlen(s));
+}
+
+__attribute__((format(printf, 2, 3)))
+static void ln_printf(struct line *l, const char *fmt, ...)
+{
+	char tmp[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(tmp, sizeof(tmp), fmt, ap);
+	va_end(ap);
+	ln_puts(l, tmp);
+}
+
+static void ln_pad(struct line *l, int col)
+{
+	while (l->cols < col && l->len + 1 < sizeof(l->s)) {
+		l->s[l->len++] = ' ';
+		l->cols++;
+	}
+	l->s[l->len] = '\0';
+}
+
+/* cut to width columns, the last one an ellipsis, so a cut is never silent */
+static void ln_fit(struct line *l, int width)
+{
+	size_t i;
+	int cols = 0;
+
+	if (l->cols <= width)
+		return;
+	for (i = 0; i < l->len; i++) {
+		if (((unsigned char)l->s[i] & 0xc0) == 0x80)
+			continue;
+		if (cols == width - 1)
+			break;
+		cols++;
+	}
+	l->len = i;
+	l->cols = cols;
+	l->s[l->len] = '\0';
+	ln_puts(l, "…");
+}
+
+static void ln_emit(struct line *l, FILE *f)
+{
+	while (l->len && l->s[l->len - 1] == ' ')
+		l->len--;
+	l->s[l->len] = '\0';
+	fputs(l->s, f);
+	fputc('\n', f);
+	ln_reset(l);
+}
+
+/* "func (file:line)", "func+0xoff (module)", "0xaddr (module)" */
+static void ln_frame(struct line *l, const struct rpt_frame *fr)
+{
+	if (fr->func) {
+		ln_puts(l, fr->func);
+		if (fr->file) {
+			if (fr->line > 0)
+				ln_printf(l, " (%s:%d)", base_name(fr->file), fr->line);
+			else
+				ln_printf(l, " (%s)", base_name(fr->file));
+			return;
+		}
+		if (fr->func_off)
+			ln_printf(l, "+0x%" PRIx64, fr->func_off);
+	} else {
+		ln_printf(l, "0x%" PRIx64, fr->addr);
+	}
+	if (fr->module)
+		ln_printf(l, " (%s)", base_name(fr->module));
+}
+
+/*
+ * Allocator entry points: every native stack starts in one of them, so
+ * printing them spends a third of the line on what the reader already knows.
+ */
+static bool is_alloc_frame(const struct rpt_frame *fr)
+{
+	static const char *const names[] = {
+		"malloc", "calloc", "realloc", "reallocarray", "free", "posix_memalign",
+		"aligned_alloc", "memalign", "valloc", "pvalloc", "mmap", "mmap64",
+		"__libc_malloc", "__libc_calloc", "__libc_realloc", "__libc_memalign",
+		"__libc_valloc", "__libc_pvalloc", "__posix_memalign",
+		"operator new", "operator new[]", "_Znwm", "_Znam",
+	};
+	size_t i, n;
+
+	if (!fr->func || (fr->lang && strcmp(fr->lang, "c")))
+		return false;
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		n = strlen(names[i]);
+		/* "operator new(unsigned long)" and friends match by prefix */
+		if (!strncmp(fr->func, names[i], n) &&
+		    (fr->func[n] == '\0' || (fr->func[n] == '(' && names[i][0] == 'o')))
+			return true;
+	}
+	return false;
+}
+
+/* index of the first frame worth showing; keeps the last one whatever it is */
+static size_t first_shown_frame(const struct rpt_stack *st)
+{
+	size_t i = 0;
+
+	while (i + 1 < st->nframes && is_alloc_frame(&st->frames[i]))
+		i++;
+	return i;
+}
+
+static bool is_watch(const struct rpt *r)
+{
+	return r->mode && !strcmp(r->mode, "watch");
+}
+
+/* "leak (+4.0 MiB/s, r²=0.99, critical, limit in 3m20s)" */
+static void ln_verdict(struct line *l, const struct growth *g)
+{
+	const char *v = growth_verdict__str(g->verdict);
+	const char *sev = growth_severity__str(g->severity);
+	char slope[32], eta[32];
+
+	ln_puts(l, v ? v : "?");
+	if (g->verdict == GV_INSUFFICIENT)
+		return;
+	ln_printf(l, " (%s/s, r²=%.2f, %s", fmt_delta(slope, sizeof(slope), g->slope_bps), g->r2,
+		  sev ? sev : "?");
+	if (g->eta_limit_s >= 0 && isfinite(g->eta_limit_s))
+		ln_printf(l, ", limit in %s", fmt_dur(eta, sizeof(eta), g->eta_limit_s));
+	ln_puts(l, ")");
+}
+
+/* the final verdict as a sentence: the table cell is terse, this says what it means */
+static void ln_verdict_sentence(struct line *l, const struct growth *g)
+{
+	const char *sev = growth_severity__str(g->severity);
+	char slope[32], eta[32];
+
+	if (!sev)
+		sev = "?";
+	fmt_delta(slope, sizeof(slope), g->slope_bps);
+	switch (g->verdict) {
+	case GV_LEAK:
+		ln_printf(l, "leak: %s/s, steady (r²=%.2f), %s", slope, g->r2, sev);
+		break;
+	case GV_GROWING:
+		ln_printf(l, "growing: %s/s, not linear (r²=%.2f), %s", slope, g->r2, sev);
+		break;
+	case GV_PLATEAU:
+		ln_puts(l, "plateau: grew, then flat");
+		break;
+	case GV_SAWTOOTH:
+		ln_puts(l, "sawtooth: builds up and releases, troughs flat");
+		break;
+	case GV_STABLE:
+		ln_printf(l, "stable (%s/s)", slope);
+		break;
+	case GV_INSUFFICIENT:
+	default:
+		ln_puts(l, "too little data for a verdict");
+		return;
+	}
+	if (g->eta_limit_s >= 0 && isfinite(g->eta_limit_s))
+		ln_printf(l, "; limit in ~%s", fmt_dur(eta, sizeof(eta), g->eta_limit_s));
+}
+
+/*
+ * Columns: a 7-digit pid (pid_max is at most 4194304), a 15-byte comm, RSS and
+ * heap wide enough for "1023.9 MiB"; that leaves 52 columns for the verdict
+ * and, on stack lines, 58 for the frames.
+ */
+#define COL_COMM	8	/* after "%7d " */
+#define COL_RSS		24	/* the comm plus at least one space */
+#define COL_STACK	4	/* "#1" under the pid */
+#define COL_FRAMES_FINAL 9	/* one frame per line, under the stack's figures */
+#define FINAL_MAX_FRAMES 16
+
+static void print_header(struct line *l, const struct rpt *r, bool final, FILE *f)
+{
+	char dur[32], live[32];
+	int64_t total = 0;
+	size_t i, j, nstacks = 0;
+
+	for (i = 0; i < r->nprocs; i++) {
+		for (j = 0; j < r->procs[i].nstacks; j++)
+			total += r->procs[i].stacks[j].live_bytes;
+		nstacks += r->procs[i].nstacks;
+	}
+	ln_printf(l, "memslope: %s%s, %zu process%s", final ? "done after " : "",
+		  fmt_dur(dur, sizeof(dur), r->duration_s), r->nprocs, r->nprocs == 1 ? "" : "es");
+	if (!is_watch(r))
+		ln_printf(l, ", %s live in %zu stack%s", fmt_bytes(live, sizeof(live), total),
+			  nstacks, nstacks == 1 ? "" : "s");
+	ln_printf(l, " (%s)", r->mode ? r->mode : "exact");
+	ln_emit(l, f);
+}
+
+static void print_stack_live(struct line *l, const struct rpt_stack *st, size_t rank, FILE *f)
+{
+	char live[32], delta[32], n[32];
+	size_t i, first = first_shown_frame(st);
+
+	ln_pad(l, COL_STACK);
+	ln_printf(l, "#%zu", rank);
+	ln_pad(l, COL_STACK + 3);
+	ln_printf(l, "%10s %10s %5s allocs  ", fmt_bytes(live, sizeof(live), st->live_bytes),
+		  fmt_delta(delta, sizeof(delta), st->growth_bytes),
+		  fmt_count(n, sizeof(n), st->live_allocs));
+	for (i = first; i < st->nframes && l->cols <= REPORT_TEXT_WIDTH; i++) {
+		if (i > first)
+			ln_puts(l, " ← ");
+		ln_frame(l, &st->frames[i]);
+	}
+	if (st->nframes == 0)
+		ln_puts(l, "[no stack]");
+	ln_fit(l, REPORT_TEXT_WIDTH);
+	ln_emit(l, f);
+}
+
+static void print_stack_final(struct line *l, const struct rpt_stack *st, size_t rank, FILE *f)
+{
+	char live[32], delta[32], n[32], slope[32], total[32], nt[32];
+	size_t i, first = first_shown_frame(st);
+
+	ln_pad(l, COL_STACK);
+	ln_printf(l, "#%zu", rank);
+	ln_pad(l, COL_STACK + 3);
+	/* "12.0 MiB live (+12.0 MiB, +4.0 MiB/s) in 1200 allocs; 4800 allocs, 48.0 MiB total" */
+	ln_printf(l, "%s live (%s", fmt_bytes(live, sizeof(live), st->live_bytes),
+		  fmt_delta(delta, sizeof(delta), st->growth_bytes));
+	if (st->slope_bps != 0 && isfinite(st->slope_bps))
+		ln_printf(l, ", %s/s", fmt_delta(slope, sizeof(slope), st->slope_bps));
+	ln_printf(l, ") in %s alloc%s; %s alloc%s, %s total",
+		  fmt_count(n, sizeof(n), st->live_allocs), st->live_allocs == 1 ? "" : "s",
+		  fmt_count(nt, sizeof(nt), st->allocs), st->allocs == 1 ? "" : "s",
+		  fmt_bytes(total, sizeof(total), st->alloc_bytes));
+	ln_fit(l, REPORT_TEXT_WIDTH);
+	ln_emit(l, f);
+
+	for (i = first; i < st->nframes && i < first + FINAL_MAX_FRAMES; i++) {
+		ln_pad(l, COL_FRAMES_FINAL);
+		ln_frame(l, &st->frames[i]);
+		ln_fit(l, REPORT_TEXT_WIDTH);
+		ln_emit(l, f);
+	}
+	if (i < st->nframes) {
+		ln_pad(l, COL_FRAMES_FINAL);
+		ln_printf(l, "… %zu more frames", st->nframes - i);
+		ln_emit(l, f);
+	}
+	if (st->nframes == 0) {
+		ln_pad(l, COL_FRAMES_FINAL);
+		ln_puts(l, "[no stack]");
+		ln_emit(l, f);
+	}
+}
+
+static void print_process(struct line *l, const struct rpt *r, const struct rpt_process *p,
+			  int top_n, bool final, FILE *f)
+{
+	char rss[32], heap[32], ex[48];
+	size_t i, shown = top_n < 0 ? p->nstacks : (size_t)top_n;
+	int64_t rest = 0;
+
+	if (shown > p->nstacks)
+		shown = p->nstacks;
+
+	ln_printf(l, "%7d ", p->pid);
+	ln_putn(l, p->comm, comm_len(p->comm));
+	ln_pad(l, COL_RSS);
+	ln_printf(l, "%10s %10s  ", fmt_bytes(rss, sizeof(rss), p->rss_bytes),
+		  is_watch(r) ? "-" : fmt_bytes(heap, sizeof(heap), p->heap_bytes));
+	ln_verdict(l, &p->growth);
+	ln_fit(l, REPORT_TEXT_WIDTH);
+	ln_emit(l, f);
+
+	if (final) {
+		ln_pad(l, COL_COMM);
+		ln_printf(l, "%s — ", fmt_exit(ex, sizeof(ex), p->exited, p->exit_code,
+						p->exit_signal, p->oom_killed));
+		ln_verdict_sentence(l, &p->growth);
+		ln_fit(l, REPORT_TEXT_WIDTH);
+		ln_emit(l, f);
+	}
+
+	for (i = 0; i < shown; i++) {
+		if (final)
+			print_stack_final(l, &p->stacks[i], i + 1, f);
+		else
+			print_stack_live(l, &p->stacks[i], i + 1, f);
+	}
+	if (shown < p->nstacks) {
+		for (i = shown; i < p->nstacks; i++)
+			rest += p->stacks[i].live_bytes;
+		ln_pad(l, COL_STACK);
+		ln_printf(l, "… %zu more stack%s, %s live", p->nstacks - shown,
+			  p->nstacks - shown == 1 ? "" : "s", fmt_bytes(heap, sizeof(heap), rest));
+		ln_emit(l, f);
+	}
+
+	if (final && p->ntests) {
+		/* which test of a suite left the memory behind: one line, largest first as given */
+		ln_pad(l, COL_COMM);
+		ln_puts(l, "by test:");
+		for (i = 0; i < p->ntests; i++)
+			ln_printf(l, "%s %s %s", i ? "," : "",
+				  p->by_test[i].test ? p->by_test[i].test : REPORT_UNKNOWN,
+				  fmt_bytes(heap, sizeof(heap), p->by_test[i].live_bytes));
+		ln_fit(l, REPORT_TEXT_WIDTH);
+		ln_emit(l, f);
+	}
+}
+
+/* one line per counter that moved, naming the option that makes room */
+static void print_drops(struct line *l, const struct rpt_stats *st, FILE *f)
+{
+	if (st->dropped_allocs) {
+		ln_printf(l, "  ! %" PRIu64 " allocation%s not tracked: live map full — raise --max-allocs",
+			  st->dropped_allocs, st->dropped_allocs == 1 ? "" : "s");
+		ln_emit(l, f);
+	}
+	if (st->dropped_stacks) {
+		ln_printf(l, "  ! %" PRIu64 " stack%s not recorded: stack map full — raise --max-stacks",
+			  st->dropped_stacks, st->dropped_stacks == 1 ? "" : "s");
+		ln_emit(l, f);
+	}
+	if (st->lost_events) {
+		ln_printf(l, "  ! %" PRIu64 " event%s lost: ring buffer full — raise --ringbuf-size",
+			  st->lost_events, st->lost_events == 1 ? "" : "s");
+		ln_emit(l, f);
+	}
+}
+
+int report__print_text(const struct rpt *r, FILE *f, int top_n, bool final)
+{
+	struct line l;
+	size_t i;
+
+	if (!r || !f)
+		return -EINVAL;
+	ln_reset(&l);
+	print_header(&l, r, final, f);
+	ln_printf(&l, "%7s %-16s%10s %10s  %s", "PID", "COMM", "RSS", "HEAP", "VERDICT");
+	ln_emit(&l, f);
+	for (i = 0; i < r->nprocs; i++)
+		print_process(&l, r, &r->procs[i], top_n, final, f);
+
+	for (i = 0; i < r->noom_kills; i++) {
+		const struct rpt_oom_kill *k = &r->oom_kills[i];
+
+		ln_printf(&l, "  OOM kill: %d (", k->pid);
+		ln_putn(&l, k->comm, comm_len(k->comm));
+		ln_puts(&l, "), ");
+		if (k->dump) {
+			ln_puts(&l, "dump ");
+			ln_puts(&l, k->dump);
+		} else {
+			ln_puts(&l, "no dump written");
+		}
+		ln_fit(&l, REPORT_TEXT_WIDTH);
+		ln_emit(&l, f);
+	}
+	print_drops(&l, &r->stats, f);
+	return flush_status(f);
+}
