@@ -42,7 +42,7 @@ SKEL		:= $(O)/memslope.skel.h
 
 # User space: modules that use libbpf or the skeleton; everything else is pure
 # and is linked alone into the unit tests.
-LIBBPF_SRCS	:= user/main.c $(wildcard user/cmd_*.c) $(wildcard user/bpf_*.c)
+LIBBPF_SRCS	:= user/main.c user/trace_state.c $(wildcard user/cmd_*.c) $(wildcard user/bpf_*.c)
 PURE_SRCS	:= $(filter-out $(LIBBPF_SRCS),$(wildcard user/*.c))
 PURE_OBJS	:= $(patsubst user/%.c,$(O)/user/%.o,$(PURE_SRCS))
 APP_OBJS	:= $(patsubst user/%.c,$(O)/user/%.o,$(LIBBPF_SRCS)) $(PURE_OBJS)

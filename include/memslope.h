@@ -121,6 +121,6 @@ _Static_assert(sizeof(struct ms_stat_key) == 16, "ms_stat_key layout");
 _Static_assert(sizeof(struct ms_stat_val) == 32, "ms_stat_val layout");
 _Static_assert(sizeof(struct ms_stack) == 8 + 8 * MS_MAX_FRAMES, "ms_stack layout");
 _Static_assert(sizeof(struct ms_pending) == 40, "ms_pending layout");
-_Static_assert(sizeof(struct ms_event) == 48, "ms_event layout");
+_Static_assert(sizeof(struct ms_event) == 56, "ms_event layout");
 
 #endif /* MEMSLOPE_H */

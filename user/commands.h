@@ -1,0 +1,8 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* commands.h - the subcommands: each takes its own argv (argv[0] = command name), returns the exit status */
+#ifndef MS_COMMANDS_H
+#define MS_COMMANDS_H
+
+int cmd_trace(int argc, char **argv);
+
+#endif

@@ -1,0 +1,718 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* trace_state.c - traced processes, their memory series, per-stack counters, and the reports built from them */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bpf_tracer.h"
+#include "log.h"
+#include "symbolize.h"
+#include "trace_state.h"
+
+#define SERIES_CAP	3600	/* points judged by the growth verdict */
+#define STACK_SERIES	120	/* points per stack, for its growth slope */
+#define POINTS_CAP	4096	/* points kept for the report; halved (every other) when full */
+#define EXEC_LIBC_WAIT	1.0	/* seconds to wait for the loader to map libc after exec */
+#define JSON_STACKS	100	/* stacks per process in the final JSON */
+
+struct proc {
+	int pid, ppid;
+	char comm[16];
+	char **argv;
+	bool exited, reaped, oom_killed, no_libc, attached;
+	int status;		/* wait status */
+	double exec_since;	/* > 0: exec'd, libc not found yet */
+	uint64_t rss;
+	int64_t heap;
+	struct series *heap_series, *rss_series;
+	struct rpt_point *points;
+	size_t npoints;
+	double point_step;	/* keep one point per point_step seconds after decimation */
+	struct growth growth;
+	struct proc *next;
+};
+
+/* Counters of one (process, stack), as last read; survive the process. */
+struct acc {
+	uint32_t tgid;
+	uint64_t stack_id;	/* 0: empty slot */
+	struct ms_stat_val v;
+	int64_t first_live;
+	bool have_first;
+	struct series *live;
+	double slope;
+};
+
+struct trace_state {
+	double interval;
+	struct growth_cfg gcfg;
+	struct tracer *tracer;
+	struct symbolizer *sym;
+	struct proc *procs;
+	struct acc *accs;	/* open addressing, capacity power of two */
+	size_t nacc, acc_cap;
+	int target_pid;
+	char **target_cmd;
+	time_t started_at;
+	double last_t;
+	struct ms_counters counters;
+	int *purge;		/* exited pids whose map entries go at the next sample */
+	int npurge, purge_cap;
+	int live_lines;		/* lines drawn by the last live table (tty redraw) */
+};
+
+static uint64_t now_s_mono(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec;
+}
+
+static double mono(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec + t.tv_nsec / 1e9;
+}
+
+struct trace_state *trace_state__new(double interval_s, const struct growth_cfg *cfg)
+{
+	struct trace_state *ts = calloc(1, sizeof(*ts));
+
+	if (!ts)
+		return NULL;
+	ts->interval = interval_s;
+	ts->gcfg = *cfg;
+	ts->sym = symbolizer__new();
+	ts->acc_cap = 1024;
+	ts->accs = calloc(ts->acc_cap, sizeof(*ts->accs));
+	if (!ts->sym || !ts->accs) {
+		trace_state__free(ts);
+		return NULL;
+	}
+	(void)now_s_mono;
+	return ts;
+}
+
+static void argv_free(char **argv)
+{
+	if (!argv)
+		return;
+	for (char **p = argv; *p; p++)
+		free(*p);
+	free(argv);
+}
+
+static void proc_free(struct proc *p)
+{
+	argv_free(p->argv);
+	series__free(p->heap_series);
+	series__free(p->rss_series);
+	free(p->points);
+	free(p);
+}
+
+void trace_state__free(struct trace_state *ts)
+{
+	struct proc *p, *np;
+
+	if (!ts)
+		return;
+	for (p = ts->procs; p; p = np) {
+		np = p->next;
+		proc_free(p);
+	}
+	for (size_t i = 0; i < ts->acc_cap; i++)
+		series__free(ts->accs[i].live);
+	free(ts->accs);
+	free(ts->purge);
+	symbolizer__free(ts->sym);
+	free(ts);
+}
+
+void trace_state__set_tracer(struct trace_state *ts, struct tracer *t)
+{
+	ts->tracer = t;
+}
+
+void trace_state__start(struct trace_state *ts, int target_pid, char **cmd)
+{
+	ts->target_pid = target_pid;
+	ts->target_cmd = cmd;
+	ts->started_at = time(NULL);
+}
+
+static struct proc *proc_find(const struct trace_state *ts, int pid)
+{
+	for (struct proc *p = ts->procs; p; p = p->next)
+		if (p->pid == pid)
+			return p;
+	return NULL;
+}
+
+/* /proc/PID/cmdline as a NULL-terminated vector; NULL when unreadable. */
+static char **read_cmdline(int pid)
+{
+	char path[64], buf[8192];
+	char **argv;
+	ssize_t n;
+	int fd, argc = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return NULL;
+	buf[n] = '\0';
+	if (buf[n - 1] != '\0')
+		n++;	/* truncated: the last argument ends at the buffer's end */
+	for (ssize_t i = 0; i < n; i++)
+		argc += buf[i] == '\0';
+	argv = calloc(argc + 1, sizeof(*argv));
+	if (!argv)
+		return NULL;
+	for (ssize_t i = 0, k = 0; i < n && k < argc; k++) {
+		argv[k] = strdup(buf + i);
+		i += strlen(buf + i) + 1;
+	}
+	return argv;
+}
+
+static void read_comm(int pid, char comm[16])
+{
+	char path[64];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	n = read(fd, comm, 15);
+	close(fd);
+	if (n <= 0)
+		return;
+	comm[n] = '\0';
+	comm[strcspn(comm, "\n")] = '\0';
+}
+
+static void proc_attach(struct trace_state *ts, struct proc *p)
+{
+	int err = tracer__add(ts->tracer, p->pid);
+
+	p->attached = err == 0;
+	p->no_libc = err == -ENOENT;
+	if (err && err != -ENOENT && err != -ESRCH)
+		pr_warn("cannot attach to pid %d (%s): %s", p->pid, p->comm, strerror(-err));
+}
+
+int trace_state__add(struct trace_state *ts, int pid, int ppid)
+{
+	struct proc *p = proc_find(ts, pid);
+
+	if (p)
+		return 0;
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	p->pid = pid;
+	p->ppid = ppid;
+	p->heap_series = series__new(SERIES_CAP);
+	p->rss_series = series__new(SERIES_CAP);
+	p->points = calloc(POINTS_CAP, sizeof(*p->points));
+	if (!p->heap_series || !p->rss_series || !p->points) {
+		proc_free(p);
+		return -ENOMEM;
+	}
+	read_comm(pid, p->comm);
+	p->argv = read_cmdline(pid);
+	p->next = ts->procs;
+	ts->procs = p;
+
+	if (kill(pid, 0) && errno == ESRCH) {
+		p->exited = true;
+		return -ESRCH;
+	}
+	proc_attach(ts, p);
+	if (p->no_libc)
+		pr_warn("pid %d (%s) maps no libc.so (statically linked?): allocations cannot be traced, only RSS is reported",
+			pid, p->comm);
+	symbolizer__snapshot(ts->sym, pid);
+	return 0;
+}
+
+void trace_state__exec_started(struct trace_state *ts, int pid)
+{
+	struct proc *p = proc_find(ts, pid);
+
+	if (p)
+		p->exec_since = mono();
+}
+
+void trace_state__event(struct trace_state *ts, const struct ms_event *e)
+{
+	struct proc *p;
+
+	switch (e->type) {
+	case MS_EV_FORK:
+		pr_debug("fork: %u -> %u (%.16s)", e->ppid, e->pid, e->comm);
+		trace_state__add(ts, e->pid, e->ppid);
+		break;
+	case MS_EV_EXEC:
+		p = proc_find(ts, e->pid);
+		if (!p)
+			break;
+		memcpy(p->comm, e->comm, sizeof(p->comm));
+		p->comm[15] = '\0';
+		argv_free(p->argv);
+		p->argv = read_cmdline(e->pid);
+		p->exec_since = mono();
+		pr_debug("exec: %u (%s)", e->pid, p->comm);
+		break;
+	case MS_EV_EXIT:
+		p = proc_find(ts, e->pid);
+		if (!p || p->exited)
+			break;
+		p->exited = true;
+		if (!p->reaped)
+			p->status = e->exit_code;
+		p->oom_killed = e->flags & MS_EVF_OOM_KILLED;
+		p->exec_since = 0;
+		tracer__remove(ts->tracer, p->pid);
+		if (ts->npurge == ts->purge_cap) {
+			int cap = ts->purge_cap ? ts->purge_cap * 2 : 16;
+			int *np = realloc(ts->purge, cap * sizeof(*np));
+
+			if (!np)
+				break;
+			ts->purge = np;
+			ts->purge_cap = cap;
+		}
+		ts->purge[ts->npurge++] = p->pid;
+		pr_debug("exit: %u status 0x%x%s", e->pid, e->exit_code, p->oom_killed ? " (OOM kill)" : "");
+		break;
+	}
+}
+
+void trace_state__tick(struct trace_state *ts)
+{
+	for (struct proc *p = ts->procs; p; p = p->next) {
+		int err;
+
+		if (p->exec_since <= 0 || p->exited)
+			continue;
+		err = tracer__refresh(ts->tracer, p->pid);
+		if (err == -ENOENT && mono() - p->exec_since < EXEC_LIBC_WAIT)
+			continue;	/* the loader has not mapped libc yet */
+		p->exec_since = 0;
+		p->attached = err == 0;
+		p->no_libc = err == -ENOENT;
+		if (p->no_libc)
+			pr_warn("pid %d (%s) maps no libc.so (statically linked?): allocations cannot be traced, only RSS is reported",
+				p->pid, p->comm);
+		else if (err && err != -ESRCH)
+			pr_warn("cannot attach to pid %d (%s): %s", p->pid, p->comm, strerror(-err));
+		symbolizer__snapshot(ts->sym, p->pid);
+	}
+}
+
+bool trace_state__busy(const struct trace_state *ts)
+{
+	for (struct proc *p = ts->procs; p; p = p->next)
+		if (p->exec_since > 0 && !p->exited)
+			return true;
+	return false;
+}
+
+void trace_state__reaped(struct trace_state *ts, int pid, int status)
+{
+	struct proc *p = proc_find(ts, pid);
+
+	if (!p)
+		return;
+	p->reaped = true;
+	p->status = status;
+	if (!p->exited) {
+		struct ms_event e = { .type = MS_EV_EXIT, .pid = pid, .exit_code = status };
+
+		trace_state__event(ts, &e);
+	}
+}
+
+bool trace_state__exited(const struct trace_state *ts, int pid)
+{
+	struct proc *p = proc_find(ts, pid);
+
+	return !p || p->exited;
+}
+
+/* --- per-stack counters --------------------------------------------------- */
+
+static size_t acc_hash(uint32_t tgid, uint64_t stack_id)
+{
+	uint64_t h = stack_id ^ ((uint64_t)tgid * 0x9e3779b97f4a7c15ULL);
+
+	return h ^ (h >> 31);
+}
+
+static struct acc *acc_get(struct trace_state *ts, uint32_t tgid, uint64_t stack_id)
+{
+	size_t mask, i;
+
+	if ((ts->nacc + 1) * 10 > ts->acc_cap * 7) {
+		size_t ncap = ts->acc_cap * 2;
+		struct acc *n = calloc(ncap, sizeof(*n));
+
+		if (!n)
+			return NULL;
+		for (size_t j = 0; j < ts->acc_cap; j++) {
+			struct acc *a = &ts->accs[j];
+
+			if (!a->stack_id)
+				continue;
+			for (i = acc_hash(a->tgid, a->stack_id) & (ncap - 1); n[i].stack_id; i = (i + 1) & (ncap - 1))
+				;
+			n[i] = *a;
+		}
+		free(ts->accs);
+		ts->accs = n;
+		ts->acc_cap = ncap;
+	}
+	mask = ts->acc_cap - 1;
+	for (i = acc_hash(tgid, stack_id) & mask; ts->accs[i].stack_id; i = (i + 1) & mask)
+		if (ts->accs[i].tgid == tgid && ts->accs[i].stack_id == stack_id)
+			return &ts->accs[i];
+	ts->accs[i].tgid = tgid;
+	ts->accs[i].stack_id = stack_id;
+	ts->accs[i].live = series__new(STACK_SERIES);
+	ts->nacc++;
+	return &ts->accs[i];
+}
+
+struct sample_ctx {
+	struct trace_state *ts;
+	double t;
+};
+
+static void on_stat(void *ctx, uint32_t tgid, uint64_t stack_id, const struct ms_stat_val *v)
+{
+	struct sample_ctx *sc = ctx;
+	struct acc *a;
+
+	if (!stack_id)
+		stack_id = 1;	/* "no stack" still needs a slot */
+	a = acc_get(sc->ts, tgid, stack_id);
+	if (!a)
+		return;
+	a->v = *v;
+	if (!a->have_first) {
+		a->first_live = v->live_bytes;
+		a->have_first = true;
+	}
+	if (a->live)
+		series__push(a->live, sc->t, (double)v->live_bytes);
+}
+
+static uint64_t read_rss(int pid)
+{
+	char path[64], buf[128];
+	unsigned long size, resident;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/statm", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	if (sscanf(buf, "%lu %lu", &size, &resident) != 2)
+		return 0;
+	return (uint64_t)resident * sysconf(_SC_PAGESIZE);
+}
+
+static void proc_push_point(struct proc *p, double t)
+{
+	if (p->npoints && p->point_step > 0 && t - p->points[p->npoints - 1].t < p->point_step)
+		return;
+	if (p->npoints == POINTS_CAP) {
+		/* Keep the whole history in bounded memory: every other point goes. */
+		for (size_t i = 0; i < POINTS_CAP / 2; i++)
+			p->points[i] = p->points[2 * i];
+		p->npoints = POINTS_CAP / 2;
+		p->point_step = p->points[1].t - p->points[0].t;
+	}
+	p->points[p->npoints].t = t;
+	p->points[p->npoints].rss_bytes = p->rss;
+	p->points[p->npoints].heap_bytes = p->heap > 0 ? p->heap : 0;
+	p->npoints++;
+}
+
+void trace_state__sample(struct trace_state *ts, double t)
+{
+	struct sample_ctx sc = { .ts = ts, .t = t };
+	struct proc *p;
+
+	ts->last_t = t;
+	for (p = ts->procs; p; p = p->next) {
+		if (p->exited)
+			continue;
+		p->rss = read_rss(p->pid);
+		symbolizer__snapshot(ts->sym, p->pid);	/* mappings change (dlopen); keep them for after exit */
+	}
+	tracer__for_each_stat(ts->tracer, on_stat, &sc);
+	tracer__counters(ts->tracer, &ts->counters);
+	if (ts->npurge) {
+		tracer__purge(ts->tracer, ts->purge, ts->npurge);
+		ts->npurge = 0;
+	}
+
+	for (p = ts->procs; p; p = p->next)
+		p->heap = 0;
+	for (size_t i = 0; i < ts->acc_cap; i++) {
+		struct acc *a = &ts->accs[i];
+
+		if (!a->stack_id)
+			continue;
+		p = proc_find(ts, a->tgid);
+		if (p)
+			p->heap += a->v.live_bytes;
+	}
+	for (p = ts->procs; p; p = p->next) {
+		if (p->exited && p->npoints)
+			continue;	/* its series ended with it */
+		series__push(p->heap_series, t, (double)p->heap);
+		series__push(p->rss_series, t, (double)p->rss);
+		proc_push_point(p, t);
+		growth__analyze(p->attached || p->heap ? p->heap_series : p->rss_series, &ts->gcfg, 0,
+				&p->growth);
+	}
+}
+
+/* --- reports -------------------------------------------------------------- */
+
+static int cmp_acc_live(const void *a, const void *b)
+{
+	const struct acc *x = *(const struct acc *const *)a, *y = *(const struct acc *const *)b;
+
+	if (x->v.live_bytes != y->v.live_bytes)
+		return x->v.live_bytes < y->v.live_bytes ? 1 : -1;
+	return x->v.alloc_bytes < y->v.alloc_bytes ? 1 : -1;
+}
+
+static char **argv_dup(char **argv)
+{
+	size_t n = 0;
+	char **d;
+
+	if (!argv)
+		return NULL;
+	while (argv[n])
+		n++;
+	d = calloc(n + 1, sizeof(*d));
+	if (!d)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		d[i] = strdup(argv[i]);
+	return d;
+}
+
+static void fill_frames(struct trace_state *ts, int pid, uint64_t stack_id, struct rpt_stack *rs)
+{
+	struct ms_stack st;
+
+	rs->nframes = 0;
+	rs->frames = NULL;
+	if (stack_id <= 1 || tracer__stack(ts->tracer, stack_id, &st) || !st.nr)
+		return;
+	rs->frames = calloc(st.nr, sizeof(*rs->frames));
+	if (!rs->frames)
+		return;
+	for (uint32_t i = 0; i < st.nr; i++) {
+		struct rpt_frame *f = &rs->frames[rs->nframes];
+		struct sym_frame sf;
+
+		/* Every frame is a return address: look up the call instruction before it. */
+		symbolizer__symbolize(ts->sym, pid, st.ips[i] - 1, &sf);
+		f->addr = st.ips[i];
+		f->func = sf.func;
+		f->module = sf.module;
+		f->file = sf.file;
+		f->line = sf.line;
+		f->lang = "c";
+		rs->nframes++;
+	}
+}
+
+static void fill_process(struct trace_state *ts, struct proc *p, struct rpt_process *rp, int nstacks)
+{
+	struct acc **list = NULL;
+	size_t n = 0;
+
+	rp->pid = p->pid;
+	rp->ppid = p->ppid;
+	memcpy(rp->comm, p->comm, sizeof(rp->comm));
+	rp->argv = argv_dup(p->argv);
+	rp->exited = p->exited;
+	if (p->exited) {
+		if (WIFSIGNALED(p->status))
+			rp->exit_signal = WTERMSIG(p->status);
+		else
+			rp->exit_code = WEXITSTATUS(p->status);
+	}
+	rp->oom_killed = p->oom_killed;
+	rp->rss_bytes = p->rss;
+	rp->heap_bytes = p->heap;
+	rp->growth = p->growth;
+	rp->series = calloc(p->npoints ? p->npoints : 1, sizeof(*rp->series));
+	if (rp->series) {
+		memcpy(rp->series, p->points, p->npoints * sizeof(*p->points));
+		rp->npoints = p->npoints;
+	}
+
+	list = calloc(ts->nacc ? ts->nacc : 1, sizeof(*list));
+	if (!list)
+		return;
+	for (size_t i = 0; i < ts->acc_cap; i++)
+		if (ts->accs[i].stack_id && ts->accs[i].tgid == (uint32_t)p->pid)
+			list[n++] = &ts->accs[i];
+	qsort(list, n, sizeof(*list), cmp_acc_live);
+	if (n > (size_t)nstacks)
+		n = nstacks;
+	rp->stacks = calloc(n ? n : 1, sizeof(*rp->stacks));
+	if (!rp->stacks) {
+		free(list);
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct rpt_stack *rs = &rp->stacks[i];
+		struct acc *a = list[i];
+
+		rs->stack_id = a->stack_id;
+		rs->live_bytes = a->v.live_bytes;
+		rs->live_allocs = a->v.live_allocs;
+		rs->alloc_bytes = a->v.alloc_bytes;
+		rs->allocs = a->v.allocs;
+		rs->growth_bytes = a->v.live_bytes - a->first_live;
+		rs->slope_bps = a->live && series__len(a->live) >= 3 ? growth__slope(a->live) : 0;
+		fill_frames(ts, p->pid, a->stack_id, rs);
+	}
+	rp->nstacks = n;
+	free(list);
+}
+
+struct rpt *trace_state__report(struct trace_state *ts, int top, bool final)
+{
+	struct rpt *r = calloc(1, sizeof(*r));
+	struct proc *p;
+	size_t n = 0, i = 0;
+	struct tm tm;
+
+	if (!r)
+		return NULL;
+	gmtime_r(&ts->started_at, &tm);
+	strftime(r->started_at, sizeof(r->started_at), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	r->duration_s = ts->last_t;
+	r->interval_s = ts->interval;
+	r->mode = "exact";
+	r->target_pid = ts->target_pid;
+	r->target_argv = argv_dup(ts->target_cmd);
+	p = proc_find(ts, ts->target_pid);
+	if (p) {
+		if (!r->target_argv)
+			r->target_argv = argv_dup(p->argv);
+		r->target_exited = p->exited;
+		if (p->exited) {
+			if (WIFSIGNALED(p->status))
+				r->target_exit_signal = WTERMSIG(p->status);
+			else
+				r->target_exit_code = WEXITSTATUS(p->status);
+		}
+		r->target_oom_killed = p->oom_killed;
+	}
+
+	for (p = ts->procs; p; p = p->next)
+		n++;
+	r->procs = calloc(n ? n : 1, sizeof(*r->procs));
+	if (!r->procs) {
+		trace_state__report_free(r);
+		return NULL;
+	}
+	/* oldest first: the target, then its children in the order they appeared */
+	for (p = ts->procs; p; p = p->next)
+		i++;
+	for (p = ts->procs; p; p = p->next)
+		fill_process(ts, p, &r->procs[--i], final && top < JSON_STACKS ? JSON_STACKS : top);
+	r->nprocs = n;
+
+	r->stats.events = ts->counters.c[MS_C_EVENTS];
+	r->stats.lost_events = ts->counters.c[MS_C_LOST_EVENTS];
+	r->stats.dropped_allocs = ts->counters.c[MS_C_DROP_ALLOCS] + ts->counters.c[MS_C_DROP_STATS] +
+				  ts->counters.c[MS_C_DROP_PENDING];
+	r->stats.dropped_stacks = ts->counters.c[MS_C_DROP_STACKS] + ts->counters.c[MS_C_STACK_ERRORS];
+	return r;
+}
+
+void trace_state__report_free(struct rpt *r)
+{
+	if (!r)
+		return;
+	for (size_t i = 0; i < r->nprocs; i++) {
+		struct rpt_process *rp = &r->procs[i];
+
+		argv_free(rp->argv);
+		for (size_t j = 0; j < rp->nstacks; j++)
+			free(rp->stacks[j].frames);
+		free(rp->stacks);
+		free(rp->series);
+	}
+	argv_free(r->target_argv);
+	free(r->procs);
+	free(r);
+}
+
+void trace_state__print_live(struct trace_state *ts, FILE *f, int top, bool tty)
+{
+	struct rpt *r = trace_state__report(ts, top, false);
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *m;
+
+	if (!r)
+		return;
+	m = open_memstream(&buf, &len);
+	if (m) {
+		report__print_text(r, m, top, false);
+		fclose(m);
+		if (tty && ts->live_lines)
+			fprintf(f, "\033[%dA\033[J", ts->live_lines);	/* redraw in place */
+		fputs(buf, f);
+		fflush(f);
+		ts->live_lines = 0;
+		for (size_t i = 0; i < len; i++)
+			ts->live_lines += buf[i] == '\n';
+		free(buf);
+	}
+	trace_state__report_free(r);
+}
+
+bool trace_state__any_leak(const struct trace_state *ts)
+{
+	for (struct proc *p = ts->procs; p; p = p->next)
+		if (p->growth.verdict == GV_LEAK ||
+		    (p->growth.verdict == GV_GROWING && p->growth.severity == GS_CRITICAL))
+			return true;
+	return false;
+}
