@@ -499,6 +499,7 @@ int report__write_json(const struct rpt *r, FILE *f)
 		err = -ENOMEM;
 		goto cleanup;
 	}
+	errno = 0;
 	if (fwrite(s, 1, len, f) != len || fputc('\n', f) == EOF) {
 		err = errno ? -errno : -EIO;
 		goto cleanup;
@@ -530,16 +531,12 @@ static void ln_reset(struct line *l)
 	l->s[0] = '\0';
 }
 
-static size_t utf8_lead_len(unsigned char c)
-{
-	return c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 1;
-}
-
 /*
- * Append n bytes of s. Control characters become '?': comm, argv and symbol
- * names are chosen by the traced program and must not drive the terminal of
- * the (often root) user reading the report. Stops at a character that does
- * not fit whole.
+ * Append up to n bytes of s. Control characters and bytes that are not UTF-8
+ * become '?': comm, argv and symbol names are chosen by the traced program and
+ * must not drive the terminal of the (often root) user reading the report, nor
+ * hide an escape inside a broken multibyte sequence. Stops at a character that
+ * does not fit whole.
  */
 static void ln_putn(struct line *l, const char *s, size_t n)
 {
@@ -547,13 +544,12 @@ static void ln_putn(struct line *l, const char *s, size_t n)
 	size_t i, k;
 
 	for (i = 0; i < n && u[i]; i += k) {
-		k = (u[i] & 0xc0) == 0x80 ? 1 : utf8_lead_len(u[i]);
-		if (k > n - i)
-			k = n - i;
-		if (l->len + k >= sizeof(l->s))
+		k = utf8_seq(u + i, n - i);
+		if (l->len + (k ? k : 1) >= sizeof(l->s))
 			break;
-		if (u[i] < 0x20 || u[i] == 0x7f) {
+		if (!k || u[i] < 0x20 || u[i] == 0x7f) {
 			l->s[l->len++] = '?';
+			k = 1;
 		} else {
 			memcpy(l->s + l->len, s + i, k);
 			l->len += k;

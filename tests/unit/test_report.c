@@ -585,11 +585,14 @@ Test(report, text_control_chars_are_neutralized)
 
 	strcpy(procs[0].comm, "a\x1b[2Jb");
 	frames_a[1].func = "evil\rname";
+	frames_a[2].func = "broken\xe2\x1b[31mutf8";	/* an escape inside a bad sequence */
 	s = text_of(&model, 10, true);
 	cr_expect_null(strchr(s, '\x1b'), "%s", s);
+	cr_expect_not_null(strstr(s, "broken??[31mutf8"), "%s", s);
 	cr_expect_null(strchr(s, '\r'), "%s", s);
 	cr_expect_not_null(strstr(s, "a?[2Jb"), "%s", s);
 	frames_a[1].func = "leak_some";
+	frames_a[2].func = "main";
 	free(s);
 }
 
