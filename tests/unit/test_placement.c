@@ -326,6 +326,8 @@ static int elf_open(const char *path, struct elf_file *f)
 	struct stat st;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
+	f->map = NULL;
+	f->size = 0;
 	if (fd < 0)
 		return -errno;
 	if (fstat(fd, &st) || st.st_size <= 0) {
