@@ -12,7 +12,8 @@
 /*
  * What arch/x86/kernel/uprobes.c (6.18: uprobe_init_insn, branch_setup_xol_ops,
  * push_setup_xol_ops) emulates at the breakpoint instead of single-stepping:
- *  - nop: the exact x86_nops[len] encodings (len 1..8), or opcode 0x90 with prefixes;
+ *  - nop: opcode 0x90 with any prefixes, and since 6.16 (610f6e14c29d) the exact
+ *    x86_nops[len] encodings (len 1..8); other 0f 1f forms are single-stepped;
  *  - jmp rel8/rel32 (eb, e9), call rel32 (e8), jcc rel8/rel32 (70-7f, 0f 80-8f), but
  *    any 0x66 prefix makes the kernel refuse the probe (-ENOTSUPP);
  *  - push reg (50-57) one byte long, or two bytes with exactly the REX prefix 0x41.
