@@ -31,7 +31,14 @@ int symbolizer__snapshot(struct symbolizer *s, int pid);
 /* Drop pid's snapshot. */
 void symbolizer__forget(struct symbolizer *s, int pid);
 
-/* Symbolize addr in pid's last snapshot; always fills *out (func NULL when unknown). */
+/*
+ * Symbolize addr in pid's last snapshot; always fills *out (func NULL when unknown;
+ * module "[anon]" for anonymous mappings, "[vdso]", "[heap]"... for the special ones,
+ * NULL when addr is unmapped). Never reads /proc for a pid already snapshotted; a pid
+ * never seen is snapshotted on first use (an empty snapshot is kept if it is gone).
+ * Results are cached per (pid, addr) until the next snapshot of pid. Returned strings
+ * stay valid until symbolizer__free, across forget and re-snapshot.
+ */
 void symbolizer__symbolize(struct symbolizer *s, int pid, uint64_t addr, struct sym_frame *out);
 
 #endif
