@@ -877,24 +877,25 @@ static void print_process(struct line *l, const struct rpt *r, const struct rpt_
 	}
 }
 
+/* "  ! 12 allocations not tracked: live map full — raise --max-allocs" */
+static void print_drop(struct line *l, FILE *f, uint64_t n, const char *noun, const char *why,
+		       const char *option)
+{
+	if (!n)
+		return;
+	ln_printf(l, "  ! %" PRIu64 " %s%s %s — raise %s", n, noun, n == 1 ? "" : "s", why,
+		  option);
+	ln_emit(l, f);
+}
+
 /* one line per counter that moved, naming the option that makes room */
 static void print_drops(struct line *l, const struct rpt_stats *st, FILE *f)
 {
-	if (st->dropped_allocs) {
-		ln_printf(l, "  ! %" PRIu64 " allocation%s not tracked: live map full — raise --max-allocs",
-			  st->dropped_allocs, st->dropped_allocs == 1 ? "" : "s");
-		ln_emit(l, f);
-	}
-	if (st->dropped_stacks) {
-		ln_printf(l, "  ! %" PRIu64 " stack%s not recorded: stack map full — raise --max-stacks",
-			  st->dropped_stacks, st->dropped_stacks == 1 ? "" : "s");
-		ln_emit(l, f);
-	}
-	if (st->lost_events) {
-		ln_printf(l, "  ! %" PRIu64 " event%s lost: ring buffer full — raise --ringbuf-size",
-			  st->lost_events, st->lost_events == 1 ? "" : "s");
-		ln_emit(l, f);
-	}
+	print_drop(l, f, st->dropped_allocs, "allocation", "not tracked: live map full",
+		   "--max-allocs");
+	print_drop(l, f, st->dropped_stacks, "stack", "not recorded: stack map full",
+		   "--max-stacks");
+	print_drop(l, f, st->lost_events, "event", "lost: ring buffer full", "--ringbuf-size");
 }
 
 int report__print_text(const struct rpt *r, FILE *f, int top_n, bool final)

@@ -435,6 +435,9 @@ Test(report, json_write_error_is_reported)
 	fclose(f);
 }
 
+#define expect_has(s, sub) cr_expect_not_null(strstr(s, sub), "no \"%s\" in:\n%s", sub, s)
+#define expect_lacks(s, sub) cr_expect_null(strstr(s, sub), "\"%s\" in:\n%s", sub, s)
+
 /* every line fits REPORT_TEXT_WIDTH terminal columns */
 static void expect_width(const char *s)
 {
@@ -459,28 +462,25 @@ Test(report, text_live)
 {
 	char *s = text_of(&model, 10, false);
 
-	cr_expect_not_null(strstr(s, "memslope: 3.0 s, 2 processes, 12.0 MiB live in 3 stacks (exact)"),
-			   "%s", s);
-	cr_expect_not_null(strstr(s, "leaky"));
-	cr_expect_not_null(strstr(s, "leak (+4.0 MiB/s, r²=0.99, critical, limit in 12.5 s)"), "%s", s);
-	cr_expect_not_null(strstr(s, "stable ("), "%s", s);
+	expect_has(s, "memslope: 3.0 s, 2 processes, 12.0 MiB live in 3 stacks (exact)");
+	expect_has(s, "leaky");
+	expect_has(s, "leak (+4.0 MiB/s, r²=0.99, critical, limit in 12.5 s)");
+	expect_has(s, "stable (");
 	/* innermost first, allocator frame left out, then callers */
-	cr_expect_not_null(strstr(s, "leak_some (leaky.c:42) ← main (leaky.c:80) ← "), "%s", s);
-	cr_expect_null(strstr(s, "malloc"), "%s", s);
-	cr_expect_not_null(strstr(s, "0x7f00dead ← 0x7f00beef (libfoo.so.1)"), "%s", s);
-	cr_expect_not_null(strstr(s, "handler (h.py:7)"), "%s", s);
-	cr_expect_not_null(strstr(s, "+12.0 MiB"), "%s", s);
-	cr_expect_not_null(strstr(s, "-2.0 KiB"), "%s", s);
-	cr_expect_not_null(strstr(s, "1200 allocs"), "%s", s);
+	expect_has(s, "leak_some (leaky.c:42) ← main (leaky.c:80) ← ");
+	expect_lacks(s, "malloc");
+	expect_has(s, "0x7f00dead ← 0x7f00beef (libfoo.so.1)");
+	expect_has(s, "handler (h.py:7)");
+	expect_has(s, "+12.0 MiB");
+	expect_has(s, "-2.0 KiB");
+	expect_has(s, "1200 allocs");
 	/* drops name what was dropped and the option to raise */
-	cr_expect_not_null(strstr(s, "12 allocations not tracked: live map full — raise --max-allocs"),
-			   "%s", s);
-	cr_expect_not_null(strstr(s, "5 events lost: ring buffer full — raise --ringbuf-size"), "%s", s);
-	cr_expect_null(strstr(s, "--max-stacks"), "%s", s);
-	cr_expect_not_null(strstr(s, "OOM kill: 4242 (leaky), dump /var/lib/memslope/oom/4242.json"),
-			   "%s", s);
+	expect_has(s, "12 allocations not tracked: live map full — raise --max-allocs");
+	expect_has(s, "5 events lost: ring buffer full — raise --ringbuf-size");
+	expect_lacks(s, "--max-stacks");
+	expect_has(s, "OOM kill: 4242 (leaky), dump /var/lib/memslope/oom/4242.json");
 	/* exit status is for the final report */
-	cr_expect_null(strstr(s, "killed by"), "%s", s);
+	expect_lacks(s, "killed by");
 	expect_width(s);
 	free(s);
 }
@@ -492,14 +492,13 @@ Test(report, text_no_drop_hint_without_drops)
 	memset(&model.stats, 0, sizeof(model.stats));
 	model.stats.events = 1000;
 	s = text_of(&model, 10, true);
-	cr_expect_null(strstr(s, "raise"), "%s", s);
-	cr_expect_null(strstr(s, "dropped"), "%s", s);
+	expect_lacks(s, "raise");
+	expect_lacks(s, "dropped");
 	free(s);
 
 	model.stats.dropped_stacks = 1;
 	s = text_of(&model, 10, true);
-	cr_expect_not_null(strstr(s, "1 stack not recorded: stack map full — raise --max-stacks"),
-			   "%s", s);
+	expect_has(s, "1 stack not recorded: stack map full — raise --max-stacks");
 	free(s);
 }
 
@@ -507,18 +506,17 @@ Test(report, text_final)
 {
 	char *s = text_of(&model, 10, true);
 
-	cr_expect_not_null(strstr(s, "memslope: done after 3.0 s"), "%s", s);
-	cr_expect_not_null(strstr(s, "killed by SIGKILL (OOM) — leak: +4.0 MiB/s, steady (r²=0.99), "
-				     "critical; limit in ~12.5 s\n"),
-			   "%s", s);
-	cr_expect_not_null(strstr(s, "running — stable"), "%s", s);
-	cr_expect_not_null(strstr(s, "by test: test_alpha 1.0 KiB, test_beta 0 B"), "%s", s);
+	expect_has(s, "memslope: done after 3.0 s");
+	expect_has(s, "killed by SIGKILL (OOM) — leak: +4.0 MiB/s, steady (r²=0.99), "
+		   "critical; limit in ~12.5 s\n");
+	expect_has(s, "running — stable");
+	expect_has(s, "by test: test_alpha 1.0 KiB, test_beta 0 B");
 	/* one frame per line */
-	cr_expect_not_null(strstr(s, "\n         leak_some (leaky.c:42)\n         main (leaky.c:80)\n"
-				     "         __libc_start_call_main+0x7a (libc.so.6)\n"), "%s", s);
-	cr_expect_not_null(strstr(s, "#1 12.0 MiB live (+12.0 MiB, +4.0 MiB/s) in 1200 allocs; "
-				     "4800 allocs, 48.0 MiB total\n"), "%s", s);
-	cr_expect_not_null(strstr(s, "raise --max-allocs"), "%s", s);
+	expect_has(s, "\n         leak_some (leaky.c:42)\n         main (leaky.c:80)\n"
+		   "         __libc_start_call_main+0x7a (libc.so.6)\n");
+	expect_has(s, "#1 12.0 MiB live (+12.0 MiB, +4.0 MiB/s) in 1200 allocs; "
+		   "4800 allocs, 48.0 MiB total\n");
+	expect_has(s, "raise --max-allocs");
 	expect_width(s);
 	free(s);
 }
@@ -531,7 +529,7 @@ Test(report, text_exit_status)
 	procs[0].oom_killed = false;
 	procs[0].exit_code = 0;
 	s = text_of(&model, 10, true);
-	cr_expect_not_null(strstr(s, "exited 0 — leak"), "%s", s);
+	expect_has(s, "exited 0 — leak");
 	free(s);
 }
 
@@ -539,18 +537,18 @@ Test(report, text_top_n)
 {
 	char *s = text_of(&model, 1, false);
 
-	cr_expect_not_null(strstr(s, "leak_some"), "%s", s);
-	cr_expect_null(strstr(s, "0x7f00dead"), "%s", s);
-	cr_expect_not_null(strstr(s, "… 1 more stack, 4.0 KiB live"), "%s", s);
+	expect_has(s, "leak_some");
+	expect_lacks(s, "0x7f00dead");
+	expect_has(s, "… 1 more stack, 4.0 KiB live");
 	free(s);
 
 	s = text_of(&model, 0, false);
-	cr_expect_null(strstr(s, "leak_some"), "%s", s);
+	expect_lacks(s, "leak_some");
 	free(s);
 
 	s = text_of(&model, -1, false);
-	cr_expect_not_null(strstr(s, "0x7f00dead"), "%s", s);
-	cr_expect_null(strstr(s, "more stack"), "%s", s);
+	expect_has(s, "0x7f00dead");
+	expect_lacks(s, "more stack");
 	free(s);
 }
 
@@ -569,13 +567,13 @@ Test(report, text_long_stacks_fit_width)
 	procs[1].stacks = &st;
 	s = text_of(&model, 10, false);
 	expect_width(s);
-	cr_expect_not_null(strstr(s, "some_rather_long_function_name_0 (y.c:1) ← "), "%s", s);
+	expect_has(s, "some_rather_long_function_name_0 (y.c:1) ← ");
 	cr_expect_not_null(strstr(s, "…\n"), "cut without an ellipsis:\n%s", s);
 	free(s);
 
 	s = text_of(&model, 10, true);
 	expect_width(s);
-	cr_expect_not_null(strstr(s, "… 24 more frames"), "%s", s);
+	expect_has(s, "… 24 more frames");
 	free(s);
 }
 
@@ -588,9 +586,9 @@ Test(report, text_control_chars_are_neutralized)
 	frames_a[2].func = "broken\xe2\x1b[31mutf8";	/* an escape inside a bad sequence */
 	s = text_of(&model, 10, true);
 	cr_expect_null(strchr(s, '\x1b'), "%s", s);
-	cr_expect_not_null(strstr(s, "broken??[31mutf8"), "%s", s);
+	expect_has(s, "broken??[31mutf8");
 	cr_expect_null(strchr(s, '\r'), "%s", s);
-	cr_expect_not_null(strstr(s, "a?[2Jb"), "%s", s);
+	expect_has(s, "a?[2Jb");
 	frames_a[1].func = "leak_some";
 	frames_a[2].func = "main";
 	free(s);
@@ -602,8 +600,8 @@ Test(report, text_watch_mode)
 
 	model.mode = "watch";
 	s = text_of(&model, 10, false);
-	cr_expect_not_null(strstr(s, "memslope: 3.0 s, 2 processes (watch)"), "%s", s);
-	cr_expect_null(strstr(s, "live in"), "%s", s);
+	expect_has(s, "memslope: 3.0 s, 2 processes (watch)");
+	expect_lacks(s, "live in");
 	free(s);
 }
 
