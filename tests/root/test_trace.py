@@ -1,0 +1,366 @@
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+"""test_trace - `memslope trace` on real workloads with known culprits (tests/workloads/*.c).
+
+Conventions these tests rely on (DESIGN.md, memslope.trace/1):
+- stacks[].frames[0] is the innermost frame: the function that called the allocator. A
+  function's live bytes are the sum of live_bytes over the stacks whose frames[0].func is that
+  function (each workload makes its allocator calls directly from the named noinline function).
+- bytes are requested bytes; a realloc/reallocarray/mremap result belongs to the stack of that
+  call; failed calls add nothing (tests/workloads/exact.c spells out every case).
+- the traced command's stdout passes through memslope's stdout (workloads print their truth).
+- no test ever traces pid -1; every run is short (the whole file takes ~40 s).
+"""
+
+import json
+import signal
+import subprocess
+import time
+
+import pytest
+
+import mslib
+from mslib import (LIBC_SLACK, funcs, grep_int, innermost, live_by_innermost, process,
+                   stacks_containing, stacks_where_innermost)
+
+MiB = 1 << 20
+
+
+def target_proc(res):
+    """The processes[] entry of the report's target pid (asserts both exist)."""
+    assert res.report is not None, "no JSON report\n" + res.why()
+    pid = res.report.get("target", {}).get("pid")
+    assert isinstance(pid, int) and pid > 0, "target.pid missing\n" + res.why()
+    pr = process(res.report, pid)
+    assert pr is not None, f"no processes[] entry for the target pid {pid}\n" + res.why()
+    return pr
+
+
+def start(argv):
+    """Start a workload (stdout piped) for the -p tests; its pid is what gets traced."""
+    return subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def finish(p, timeout=15):
+    """Wait for a workload started by start(); return (exit code, stdout)."""
+    try:
+        out, _ = p.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        out, _ = p.communicate()
+    return p.returncode, out
+
+
+# --- leaky: the README demo, traced from exec -------------------------------------------
+LEAKY_SECONDS, LEAKY_RATE = 4, 1048576
+LEAKY_TRUTH = LEAKY_SECONDS * 10 * (LEAKY_RATE // 10)  # leak_some()'s exact total
+LEAKY_BLOCKS = LEAKY_SECONDS * 10 * -(-(LEAKY_RATE // 10) // 4096)  # 4 KiB blocks + remainder
+
+
+@pytest.fixture(scope="module")
+def leaky_run(trace, wl):
+    return trace("-i", "0.5", "--", wl("leaky"), LEAKY_SECONDS, LEAKY_RATE, timeout=40)
+
+
+def test_leaky_exit_status_is_the_commands(leaky_run):
+    res = leaky_run
+    assert res.rc == 0, res.why()
+    assert res.report is not None, res.why()
+    ex = res.report["target"]["exit"]
+    assert ex["code"] == 0 and ex["signal"] is None and ex["oom_killed"] is False, res.why()
+
+
+def test_leaky_stdout_passes_through(leaky_run):
+    n = grep_int(leaky_run.stdout, r"^leaked (\d+) bytes$")
+    assert n == LEAKY_TRUTH, "workload's own line missing or wrong\n" + leaky_run.why()
+
+
+def test_report_schema(leaky_run):
+    r = leaky_run.report
+    assert r is not None, leaky_run.why()
+    assert r["schema"] == "memslope.trace/1"
+    for key, typ in (("started_at", str), ("duration_s", (int, float)),
+                     ("interval_s", (int, float)), ("mode", str), ("target", dict),
+                     ("processes", list), ("oom_kills", list), ("stats", dict)):
+        assert isinstance(r.get(key), typ), f"{key}: {r.get(key)!r}"
+    assert r["interval_s"] == pytest.approx(0.5)
+    assert r["mode"] == "exact"
+    assert r["target"]["argv"][-2:] == [str(LEAKY_SECONDS), str(LEAKY_RATE)], r["target"]
+    assert 3.0 <= r["duration_s"] <= 15.0, r["duration_s"]
+    for k in ("events", "lost_events", "dropped_allocs", "dropped_stacks"):
+        assert isinstance(r["stats"].get(k), int), f"stats.{k}: {r['stats']}"
+    assert r["stats"]["events"] > LEAKY_BLOCKS, r["stats"]  # every leak_some malloc is an event
+    pr = target_proc(leaky_run)
+    assert pr["comm"] == "leaky"
+    assert isinstance(pr["ppid"], int)
+    for pt in pr["series"]:
+        assert set(pt) >= {"t", "rss_bytes", "heap_bytes"}, pt
+    assert pr["stacks"], leaky_run.why()
+    for st in pr["stacks"]:
+        for k in ("live_bytes", "live_allocs", "alloc_bytes", "allocs"):
+            assert isinstance(st.get(k), int), f"{k}: {st}"
+        assert st["frames"], st
+        for fr in st["frames"]:
+            assert set(fr) >= {"func", "module", "file", "line", "lang", "addr"}, fr
+            assert fr["lang"] in ("c", "python"), fr
+            assert isinstance(fr["addr"], str) and fr["addr"].startswith("0x"), fr
+
+
+def test_leaky_top_stack_is_leak_some(leaky_run):
+    pr = target_proc(leaky_run)
+    stacks = pr["stacks"]
+    assert stacks, leaky_run.why()
+    lives = [st["live_bytes"] for st in stacks]
+    assert lives == sorted(lives, reverse=True), "stacks not sorted by live_bytes"
+    top = stacks[0]
+    assert innermost(top) == "leak_some", "frames[0] must be the allocator's caller\n" \
+        + leaky_run.why()
+    assert "main" in funcs(top)[1:], "frame-pointer unwind should reach main\n" + leaky_run.why()
+
+
+def test_leaky_live_bytes_match_truth(leaky_run):
+    pr = target_proc(leaky_run)
+    leak = stacks_where_innermost(pr, "leak_some")
+    assert len(leak) == 1, "leak_some has a single malloc call site\n" + leaky_run.why()
+    st = leak[0]
+    assert abs(st["live_bytes"] - LEAKY_TRUTH) <= 0.02 * LEAKY_TRUTH, leaky_run.why()
+    assert abs(st["live_allocs"] - LEAKY_BLOCKS) <= 0.02 * LEAKY_BLOCKS, leaky_run.why()
+    assert st["alloc_bytes"] >= st["live_bytes"] and st["allocs"] >= st["live_allocs"]
+    # churn() frees everything it allocates: tracked (allocs > 0) yet nothing live
+    churn = stacks_where_innermost(pr, "churn")
+    assert sum(s["allocs"] for s in churn) >= LEAKY_SECONDS * 10 * 90 * 0.98, leaky_run.why()
+    assert sum(s["live_bytes"] for s in churn) == 0, leaky_run.why()
+
+
+def test_leaky_series_grows(leaky_run):
+    pr = target_proc(leaky_run)
+    ser = pr["series"]
+    assert len(ser) >= 4, f"{len(ser)} points for a {LEAKY_SECONDS} s trace at -i 0.5\n" \
+        + leaky_run.why()
+    ts = [p["t"] for p in ser]
+    assert ts == sorted(ts) and len(set(ts)) == len(ts), ts
+    rss = [p["rss_bytes"] for p in ser if p["rss_bytes"] > 0]
+    assert rss and max(rss) - rss[0] >= LEAKY_TRUTH // 2, f"rss {rss}"
+    heap = [p["heap_bytes"] for p in ser]
+    assert heap[-1] - heap[0] >= LEAKY_TRUTH // 2, f"heap {heap}"
+    for a, b in zip(heap, heap[1:]):
+        assert b >= a - 64 * 1024, f"heap of a pure leaker went down: {heap}"
+
+
+def test_leaky_growth_verdict(leaky_run):
+    g = target_proc(leaky_run).get("growth")
+    assert g, leaky_run.why()
+    assert g["verdict"] in ("leak", "growing"), g
+    assert g["severity"] == "critical", g  # 1 MiB/s >> 5 MB/h
+    assert 0.5 * LEAKY_RATE <= g["slope_bytes_per_s"] <= 2 * LEAKY_RATE, g
+
+
+# --- exact: every entry point, truth printed by the workload ----------------------------
+@pytest.fixture(scope="module")
+def exact_run(trace, wl):
+    res = trace("-i", "0.5", "--", wl("exact"), 2, timeout=40)
+    line = next((ln for ln in res.stdout.splitlines() if ln.startswith("{")), None)
+    assert line is not None, "exact printed no truth\n" + res.why()
+    return res, json.loads(line)
+
+
+def test_exact_exit_status(exact_run):
+    res, _ = exact_run
+    assert res.rc == 0, res.why()
+
+
+def test_exact_live_bytes_per_function(exact_run):
+    res, truth = exact_run
+    pr = target_proc(res)
+    got = live_by_innermost(pr)
+    wrong = {f: (want, got.get(f, 0)) for f, want in truth.items() if got.get(f, 0) != want}
+    assert not wrong, "function: (expected, reported) live bytes: " + \
+        ", ".join(f"{f}: {w}" for f, w in wrong.items()) + "\n" + res.why(limit=1500)
+
+
+def test_exact_total_live_bytes(exact_run):
+    """All stacks together: the truth plus at most libc's own small blocks. Catches double
+    counting outside the workload's frames (e.g. malloc's internal mmap, aliased symbols)."""
+    res, truth = exact_run
+    pr = target_proc(res)
+    total = sum(st["live_bytes"] for st in pr["stacks"])
+    want = sum(truth.values())
+    assert want <= total <= want + LIBC_SLACK, f"total {total}, truth {want}\n" + res.why()
+
+
+def test_exact_frees_are_tracked(exact_run):
+    """do_free_all and alloc_for_free end at 0 live bytes because their blocks were seen
+    allocated and then freed, not because they were never seen."""
+    res, _ = exact_run
+    pr = target_proc(res)
+    fa = stacks_where_innermost(pr, "do_free_all")
+    assert sum(s["allocs"] for s in fa) >= 8, res.why()  # 5 malloc, calloc, malloc, malloc
+    assert sum(s["alloc_bytes"] for s in fa) >= 5 * 2000 + 1000 + (256 << 10) + 100, res.why()
+    assert sum(s["live_allocs"] for s in fa) == 0, res.why()
+    af = stacks_where_innermost(pr, "alloc_for_free")
+    assert sum(s["allocs"] for s in af) == 1 and sum(s["live_allocs"] for s in af) == 0, \
+        res.why()
+
+
+# --- churn: lots of traffic, bounded live bytes -----------------------------------------
+@pytest.fixture(scope="module")
+def churn_run(trace, wl):
+    return trace("-i", "0.5", "--", wl("churn"), 3, timeout=40)
+
+
+def test_churn_bounded(churn_run):
+    res = churn_run
+    assert res.rc == 0, res.why()
+    live = grep_int(res.stdout, r"^live (\d+) bytes bound \d+ bytes$")
+    bound = grep_int(res.stdout, r"^live \d+ bytes bound (\d+) bytes$")
+    assert live is not None and bound is not None, res.why()
+    pr = target_proc(res)
+    # exact accounting of ~30,000 malloc/free pairs ends on the working set, to the byte
+    assert live_by_innermost(pr).get("churn_step", 0) == live, res.why()
+    heap = [p["heap_bytes"] for p in pr["series"]]
+    assert len(heap) >= 4, res.why()
+    assert max(heap) <= bound + LIBC_SLACK, f"heap {heap} exceeds the bound {bound}"
+    half = len(heap) // 2
+    assert max(heap[half:]) <= 1.25 * max(heap[:half]), f"heap keeps growing: {heap}"
+
+
+def test_churn_not_flagged(churn_run):
+    g = target_proc(churn_run).get("growth")
+    assert g, churn_run.why()
+    assert g["verdict"] not in ("leak", "growing"), g
+
+
+# --- -p PID: attach to a running process ------------------------------------------------
+def test_attach_to_running_pid(trace, wl):
+    rate = 1048576
+    p = start([wl("leaky"), "4", str(rate)])
+    try:
+        time.sleep(0.5)
+        res = trace("-i", "0.5", "-d", "2", "-p", p.pid, timeout=30)
+        assert p.poll() is None, "leaky ended before the trace did"
+    finally:
+        rc, out = finish(p)
+    assert res.rc == 0, res.why()
+    assert rc == 0, f"leaky exited {rc}"
+    pr = target_proc(res)
+    assert pr["pid"] == p.pid
+    assert pr["stacks"] and innermost(pr["stacks"][0]) == "leak_some", res.why()
+    live = live_by_innermost(pr).get("leak_some", 0)
+    dur = res.report["duration_s"]
+    assert 0.6 * rate * dur <= live <= 1.15 * rate * dur + rate / 10, \
+        f"live {live} after {dur} s at {rate} B/s\n" + res.why()
+    assert live < grep_int(out, r"^leaked (\d+) bytes$"), "more than leaky leaked in all"
+    assert res.report["target"]["exit"]["code"] is None, "leaky was still running at the end"
+
+
+def test_process_exits_mid_trace(trace, wl):
+    p = start([wl("leaky"), "2"])
+    try:
+        time.sleep(0.5)
+        res = trace("-i", "0.5", "-d", "10", "-p", p.pid, timeout=30)
+    finally:
+        rc, out = finish(p)
+    assert rc == 0
+    truth = grep_int(out, r"^leaked (\d+) bytes$")
+    assert res.rc == 0, res.why()
+    pr = target_proc(res)
+    live = live_by_innermost(pr).get("leak_some", 0)
+    assert 512 * 1024 <= live <= truth, f"live {live}, leaky leaked {truth} in all\n" + res.why()
+    assert len(pr["series"]) >= 2, res.why()
+    ex = res.report["target"]["exit"]
+    assert ex["code"] == 0 and ex["signal"] is None, f"exit not recorded: {ex}\n" + res.why()
+    if "exited" in pr:
+        assert pr["exited"] is True, pr["exited"]
+
+
+# --- children ---------------------------------------------------------------------------
+def test_forked_child_is_traced(trace, wl):
+    res = trace("-i", "0.5", "--", wl("forker"), 3, timeout=40)
+    assert res.rc == 0, res.why()
+    child = grep_int(res.stdout, r"^child (\d+)$")
+    truth = grep_int(res.stdout, r"^child leaked (\d+) bytes$")
+    assert child and truth, res.why()
+    parent = target_proc(res)
+    cp = process(res.report, child)
+    assert cp is not None, f"child {child} not in the report\n" + res.why()
+    assert cp["ppid"] == parent["pid"], res.why()
+    live = live_by_innermost(cp).get("child_leak", 0)
+    # the child waits 100 ms before its first leak: time to attach; allow one missed block
+    assert truth - (256 << 10) <= live <= truth, f"child_leak {live}, truth {truth}\n" \
+        + res.why()
+    assert not stacks_containing(parent, "child_leak"), "child's leak charged to the parent\n" \
+        + res.why()
+    assert sum(s["allocs"] for s in stacks_where_innermost(parent, "parent_churn")) > 0, \
+        "the parent's own allocations were not traced\n" + res.why()
+    assert live_by_innermost(parent).get("parent_churn", 0) == 0, res.why()
+
+
+# --- exit status ------------------------------------------------------------------------
+@pytest.mark.parametrize("script,rc,code,sig", [
+    ("exit 3", 3, 3, None),
+    ("kill -TERM $$", 128 + signal.SIGTERM, None, signal.SIGTERM),
+])
+def test_exit_status_passthrough(trace, script, rc, code, sig):
+    res = trace("--", "/bin/sh", "-c", script, timeout=20)
+    assert res.rc == rc, res.why()
+    assert res.report is not None, res.why()
+    ex = res.report["target"]["exit"]
+    assert ex["code"] == code and ex["signal"] == sig, ex
+
+
+# --- bad input --------------------------------------------------------------------------
+def test_unknown_pid(trace):
+    pid = mslib.free_pid()
+    res = trace("-d", "1", "-p", pid, json=False, timeout=20)
+    assert res.rc == 1, res.why()
+    assert "no such process" in res.stderr.lower(), res.why()
+
+
+@pytest.mark.parametrize("args", [
+    ["--no-such-option", "--", "/bin/true"],
+    [],                                   # neither -p nor a command
+    ["-i", "abc", "--", "/bin/true"],
+    ["-d", "-1", "--", "/bin/true"],
+    ["-p", "notapid"],
+], ids=["unknown-option", "no-target", "bad-interval", "negative-duration", "bad-pid"])
+def test_usage_errors(trace, args):
+    res = trace(*args, json=False, timeout=20)
+    assert res.rc == 2, res.why()
+    assert "usage" in res.stderr.lower(), res.why()
+
+
+def test_missing_command(trace):
+    cmd = "/nonexistent/memslope-no-such-command"
+    res = trace("--", cmd, json=False, timeout=20)
+    assert res.rc != 0, res.why()
+    assert cmd in res.stderr, res.why()
+    assert "no such file" in res.stderr.lower() or "not found" in res.stderr.lower(), res.why()
+
+
+# --- static binary: nothing to probe, RSS still watched ---------------------------------
+def test_static_binary(trace, wl):
+    res = trace("-i", "0.5", "--", wl("leaky_static"), 3, timeout=40)
+    assert res.rc == 0, res.why()
+    assert any(w in res.stderr.lower() for w in ("static", "libc")), \
+        "no word on why allocations are not traced\n" + res.why()
+    truth = grep_int(res.stdout, r"^leaked (\d+) bytes$")
+    assert truth, res.why()
+    pr = target_proc(res)
+    rss = [p["rss_bytes"] for p in pr["series"] if p["rss_bytes"] > 0]
+    assert len(rss) >= 2, res.why()
+    assert max(rss) - rss[0] >= truth // 2, f"rss {rss}, leaked {truth}"
+
+
+# --- --json - ---------------------------------------------------------------------------
+def test_json_to_stdout(trace, wl):
+    res = trace("--", "/bin/sh", "-c", f"exec {wl('leaky')} 1 >/dev/null", json="-",
+                timeout=30)
+    assert res.rc == 0, res.why()
+    try:
+        report = json.loads(res.stdout)
+    except ValueError as e:
+        pytest.fail(f"stdout is not one JSON document: {e}\n" + res.why())
+    assert report["schema"] == "memslope.trace/1"
+    assert report["target"]["exit"]["code"] == 0
+    assert any(innermost(st) == "leak_some" for pr in report["processes"]
+               for st in pr.get("stacks") or []), mslib.summarize(report)
