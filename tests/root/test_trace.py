@@ -316,17 +316,20 @@ def test_unknown_pid(trace):
     assert "no such process" in res.stderr.lower(), res.why()
 
 
-@pytest.mark.parametrize("args", [
-    ["--no-such-option", "--", "/bin/true"],
-    [],                                   # neither -p nor a command
-    ["-i", "abc", "--", "/bin/true"],
-    ["-d", "-1", "--", "/bin/true"],
-    ["-p", "notapid"],
+@pytest.mark.parametrize("args,names", [
+    (["--no-such-option", "--", "/bin/true"], ["no-such-option"]),
+    ([], ["pid", "command"]),             # neither -p nor a command
+    (["-i", "abc", "--", "/bin/true"], ["abc"]),
+    (["-d", "-1", "--", "/bin/true"], ["-1"]),
+    (["-p", "notapid"], ["notapid"]),
 ], ids=["unknown-option", "no-target", "bad-interval", "negative-duration", "bad-pid"])
-def test_usage_errors(trace, args):
+def test_usage_errors(trace, args, names):
+    """Exit 2; stderr shows the usage or points to --help, and names what was wrong."""
     res = trace(*args, json=False, timeout=20)
     assert res.rc == 2, res.why()
-    assert "usage" in res.stderr.lower(), res.why()
+    err = res.stderr.lower()
+    assert "usage" in err or "--help" in err, res.why()
+    assert any(n in err for n in names), f"stderr names none of {names}\n" + res.why()
 
 
 def test_missing_command(trace):
