@@ -117,20 +117,20 @@ $(O)/san/tests/unit/%: tests/unit/%.c $(SAN_PURE_OBJS) | $(O)/san/tests/unit
 	$(Q)$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) $< $(SAN_PURE_OBJS) $(LDLIBS) -lcriterion -o $@
 
 unit: $(UNIT_BINS)
-	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; (cd tests/unit && $(CURDIR)/$$t); done
+	@set -e; for t in $(abspath $(UNIT_BINS)); do echo "== $$t"; (cd tests/unit && $$t); done
 
 unit-san: $(SAN_UNIT_BINS)
-	@set -e; for t in $(SAN_UNIT_BINS); do echo "== $$t (asan+ubsan)"; \
-		(cd tests/unit && ASAN_OPTIONS=detect_leaks=1 $(CURDIR)/$$t); done
+	@set -e; for t in $(abspath $(SAN_UNIT_BINS)); do echo "== $$t (asan+ubsan)"; \
+		(cd tests/unit && ASAN_OPTIONS=detect_leaks=1 $$t); done
 
 root: all
-	MEMSLOPE=$(CURDIR)/$(BIN) WORKLOADS=$(CURDIR)/$(O)/workloads \
+	MEMSLOPE=$(abspath $(BIN)) WORKLOADS=$(abspath $(O)/workloads) \
 		$(PYTHON) -m pytest -v -p no:cacheprovider tests/root
 
 check: unit unit-san root
 
 bench: all
-	bench/run.sh $(CURDIR)/$(BIN) $(CURDIR)/$(O)/workloads
+	bench/run.sh $(abspath $(BIN)) $(abspath $(O)/workloads)
 
 demo: all
 	$(BIN) trace -i 1 -n 5 -- $(O)/workloads/leaky 12

@@ -548,6 +548,8 @@ static void fill_frames(struct trace_state *ts, int pid, uint64_t stack_id, stru
 		symbolizer__symbolize(ts->sym, pid, st.ips[i] - 1, &sf);
 		f->addr = st.ips[i];
 		f->func = sf.func;
+		f->func_off = sf.func ? sf.func_off + 1 : 0;
+		f->build_id = sf.build_id;
 		f->module = sf.module;
 		f->file = sf.file;
 		f->line = sf.line;
