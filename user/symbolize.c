@@ -181,6 +181,7 @@ struct smap {
 struct cache_ent {
 	struct sym_frame f;
 	int used;
+	int code;	/* answered from an ELF file mapping: survives an unchanged re-snapshot */
 };
 
 struct snap {
@@ -311,6 +312,55 @@ static void snap__drop_maps(struct symbolizer *s, struct snap *sn)
 	sn->n = 0;
 }
 
+/* Same executable file mappings (address, offset, file) in the same order? */
+static int snap__same_code(const struct snap *sn, const struct smap *maps, size_t n)
+{
+	size_t i = 0, j = 0;
+
+	for (;;) {
+		while (i < sn->n && !sn->maps[i].file)
+			i++;
+		while (j < n && !maps[j].file)
+			j++;
+		if (i == sn->n || j == n)
+			return i == sn->n && j == n;
+		if (sn->maps[i].start != maps[j].start || sn->maps[i].end != maps[j].end ||
+		    sn->maps[i].offset != maps[j].offset || sn->maps[i].file != maps[j].file)
+			return 0;
+		i++;
+		j++;
+	}
+}
+
+static struct cache_ent *snap__cache_slot(struct snap *sn, uint64_t addr);
+
+/*
+ * Keep only answers that came from unchanged code mappings: an address that
+ * was unmapped, anonymous or heap may belong to something else now.
+ */
+static void snap__keep_code_cache(struct snap *sn)
+{
+	struct cache_ent *old = sn->cache;
+	size_t i, cap = sn->cache_cap;
+
+	if (!old)
+		return;
+	sn->cache = calloc(cap, sizeof(*sn->cache));
+	if (!sn->cache) {
+		sn->cache = old;
+		snap__clear_cache(sn);
+		return;
+	}
+	sn->cache_len = 0;
+	for (i = 0; i < cap; i++) {
+		if (!old[i].used || !old[i].code)
+			continue;
+		*snap__cache_slot(sn, old[i].f.addr) = old[i];
+		sn->cache_len++;
+	}
+	free(old);
+}
+
 static struct snap *snap__find(struct symbolizer *s, int pid)
 {
 	if (!s->snaps.cap)
@@ -384,9 +434,13 @@ int symbolizer__snapshot(struct symbolizer *s, int pid)
 		*slot = sn;
 		s->snaps.len++;
 	}
+	/* Callers re-snapshot every interval: keep the cache unless the code moved. */
+	if (snap__same_code(sn, maps, n))
+		snap__keep_code_cache(sn);
+	else
+		snap__clear_cache(sn);
 	/* New references were taken first, so files still mapped are not reopened. */
 	snap__drop_maps(s, sn);
-	snap__clear_cache(sn);
 	sn->maps = maps;
 	sn->n = n;
 cleanup:
@@ -437,7 +491,7 @@ static struct cache_ent *snap__cache_slot(struct snap *sn, uint64_t addr)
 	return &sn->cache[i];
 }
 
-static void snap__cache_put(struct snap *sn, const struct sym_frame *f)
+static void snap__cache_put(struct snap *sn, const struct sym_frame *f, int code)
 {
 	struct cache_ent *old, *c;
 	size_t old_cap, i;
@@ -464,11 +518,13 @@ static void snap__cache_put(struct snap *sn, const struct sym_frame *f)
 	c = snap__cache_slot(sn, f->addr);
 	c->f = *f;
 	c->used = 1;
+	c->code = code;
 	sn->cache_len++;
 }
 
-static void symbolize_uncached(struct symbolizer *s, const struct snap *sn, uint64_t addr,
-			       struct sym_frame *out)
+/* Returns whether the answer came from an ELF file mapping. */
+static int symbolize_uncached(struct symbolizer *s, const struct snap *sn, uint64_t addr,
+			      struct sym_frame *out)
 {
 	const struct smap *m = snap__lookup(sn, addr);
 	struct elf_file *ef;
@@ -477,14 +533,16 @@ static void symbolize_uncached(struct symbolizer *s, const struct snap *sn, uint
 	int line;
 
 	if (!m)
-		return;
+		return 0;
 	out->module = m->module;
-	if (!m->file || !m->file->ef)
-		return;
+	if (!m->file)
+		return 0;
+	if (!m->file->ef)
+		return 1;
 	ef = m->file->ef;
 	out->build_id = m->file->build_id;
 	if (elf_file__runtime_to_vaddr(ef, m->start, m->offset, addr, &vaddr))
-		return;
+		return 1;
 	name = elf_file__symbolize(ef, vaddr, &off);
 	if (name) {
 		out->func = strpool__intern(&s->strs, name);
@@ -494,6 +552,7 @@ static void symbolize_uncached(struct symbolizer *s, const struct snap *sn, uint
 		out->file = strpool__intern(&s->strs, file);
 		out->line = out->file ? line : 0;
 	}
+	return 1;
 }
 
 void symbolizer__symbolize(struct symbolizer *s, int pid, uint64_t addr, struct sym_frame *out)
@@ -528,8 +587,7 @@ void symbolizer__symbolize(struct symbolizer *s, int pid, uint64_t addr, struct 
 			return;
 		}
 	}
-	symbolize_uncached(s, sn, addr, out);
-	snap__cache_put(sn, out);
+	snap__cache_put(sn, out, symbolize_uncached(s, sn, addr, out));
 }
 
 void symbolizer__free(struct symbolizer *s)

@@ -370,3 +370,32 @@ Test(elfsym, aliases_prefer_global, .init = tiny_build, .fini = tiny_clean)
 	cr_assert_null(elf_file__debug_path(ef));
 	elf_file__free(ef);
 }
+
+Test(elfsym, non_pie_executable, .init = tiny_build, .fini = tiny_clean)
+{
+	char path[PATH_MAX];
+	struct elf_file *ef;
+	uint64_t vaddr, want, rt, off;
+	char *segs;
+	uint64_t seg_off, seg_vaddr;
+
+	run("cd %s && cc -g -O0 -no-pie -fno-pie tiny.c -o tiny.exec", tmpdir);
+	snprintf(path, sizeof(path), "%s/tiny.exec", tmpdir);
+	ef = elf_file__open(path, "");
+	cr_assert(ef);
+	cr_assert_not(elf_file__is_pie(ef));
+	want = capture_hex("nm %s/tiny.exec | awk '$3 == \"tiny_leaf\" { print $1 }'", tmpdir);
+	cr_assert_eq(elf_file__find_func(ef, "tiny_leaf", &vaddr, NULL), 0);
+	cr_assert_eq(vaddr, want);
+	segs = capture("readelf -lW %s | awk '$1 == \"LOAD\" && / E / { print $2, $3 }'", path);
+	cr_assert_eq(sscanf(segs, "%" SCNx64 " %" SCNx64, &seg_off, &seg_vaddr), 2, "%s", segs);
+	free(segs);
+	/* ET_EXEC is mapped at its link address: runtime address == vaddr. */
+	cr_assert_eq(elf_file__runtime_to_vaddr(ef, seg_vaddr & ~0xfffULL, seg_off & ~0xfffULL, vaddr,
+						&rt), 0);
+	cr_assert_eq(rt, vaddr);
+	cr_assert_eq(elf_file__vaddr_to_offset(ef, vaddr, &off), 0);
+	cr_assert_eq(off, vaddr - seg_vaddr + seg_off);
+	cr_assert_str_eq(elf_file__symbolize(ef, vaddr, NULL), "tiny_leaf");
+	elf_file__free(ef);
+}

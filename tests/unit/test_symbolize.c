@@ -3,6 +3,7 @@
 #include <criterion/criterion.h>
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -196,5 +197,42 @@ Test(symbolize, resnapshot_and_many_addresses)
 		cr_assert_eq(f.func, g.func);
 		cr_assert_eq(f.file, g.file);
 	}
+	symbolizer__free(s);
+}
+
+Test(symbolize, resnapshot_sees_new_mappings)
+{
+	struct symbolizer *s = symbolizer__new();
+	char exe[PATH_MAX] = { 0 };
+	struct sym_frame f;
+	void *p, *q;
+	int fd;
+
+	cr_assert_gt(readlink("/proc/self/exe", exe, sizeof(exe) - 1), 0);
+	p = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	cr_assert_neq(p, MAP_FAILED);
+	cr_assert_eq(symbolizer__snapshot(s, getpid()), 0);
+	symbolizer__symbolize(s, getpid(), (uint64_t)p + 8, &f);
+	cr_assert_str_eq(f.module, "[anon]");
+	symbolizer__symbolize(s, getpid(), (uint64_t)known_ptr, &f);
+	cr_assert_str_eq(f.func, "known_static_fn");
+
+	/* Replace our own anonymous page by a (data) view of a file: no race with anyone. */
+	fd = open(exe, O_RDONLY);
+	cr_assert_geq(fd, 0);
+	q = mmap(p, 4096, PROT_READ, MAP_PRIVATE | MAP_FIXED, fd, 0);
+	close(fd);
+	cr_assert_eq(q, p);
+	/* Without a new snapshot the old view (and its cached answer) stands. */
+	symbolizer__symbolize(s, getpid(), (uint64_t)p + 8, &f);
+	cr_assert_str_eq(f.module, "[anon]");
+	/* The code did not move, but answers outside code must not survive. */
+	cr_assert_eq(symbolizer__snapshot(s, getpid()), 0);
+	symbolizer__symbolize(s, getpid(), (uint64_t)p + 8, &f);
+	cr_assert_str_eq(f.module, exe);
+	cr_assert_null(f.func);
+	symbolizer__symbolize(s, getpid(), (uint64_t)known_ptr, &f);
+	cr_assert_str_eq(f.func, "known_static_fn");
+	munmap(q, 4096);
 	symbolizer__free(s);
 }
