@@ -22,6 +22,7 @@ class TraceResult(NamedTuple):
     stdout: str  # memslope's stdout: the traced command's stdout passes through it
     elapsed: float  # wall seconds
     argv: list
+    pid: int  # memslope's own pid (the parent of a traced COMMAND)
 
     def why(self, limit=3000):
         """Text to append to an assertion message: what ran, what it said, what it reported."""
@@ -53,7 +54,7 @@ def run(argv, timeout, json_path=None, stdin=subprocess.DEVNULL):
                 report = json.load(f)
         except ValueError as e:
             err += f"\n[test] --json file is not valid JSON: {e}"
-    return TraceResult(p.returncode, report, err, out, elapsed, list(argv))
+    return TraceResult(p.returncode, report, err, out, elapsed, list(argv), p.pid)
 
 
 def summarize(report, nstacks=6):

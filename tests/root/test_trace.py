@@ -8,7 +8,7 @@ Conventions these tests rely on (DESIGN.md, memslope.trace/1):
 - bytes are requested bytes; a realloc/reallocarray/mremap result belongs to the stack of that
   call; failed calls add nothing (tests/workloads/exact.c spells out every case).
 - the traced command's stdout passes through memslope's stdout (workloads print their truth).
-- no test ever traces pid -1; every run is short (the whole file takes ~40 s).
+- no test ever traces pid -1; every run is short (the whole file takes about a minute).
 """
 
 import json
@@ -92,7 +92,7 @@ def test_report_schema(leaky_run):
     assert r["stats"]["events"] > LEAKY_BLOCKS, r["stats"]  # every leak_some malloc is an event
     pr = target_proc(leaky_run)
     assert pr["comm"] == "leaky"
-    assert isinstance(pr["ppid"], int)
+    assert pr["ppid"] == leaky_run.pid, "the traced COMMAND is memslope's child"
     for pt in pr["series"]:
         assert set(pt) >= {"t", "rss_bytes", "heap_bytes"}, pt
     assert pr["stacks"], leaky_run.why()
@@ -147,12 +147,16 @@ def test_leaky_series_grows(leaky_run):
         assert b >= a - 64 * 1024, f"heap of a pure leaker went down: {heap}"
 
 
-def test_leaky_growth_verdict(leaky_run):
-    g = target_proc(leaky_run).get("growth")
-    assert g, leaky_run.why()
-    assert g["verdict"] in ("leak", "growing"), g
-    assert g["severity"] == "critical", g  # 1 MiB/s >> 5 MB/h
-    assert 0.5 * LEAKY_RATE <= g["slope_bytes_per_s"] <= 2 * LEAKY_RATE, g
+def test_leaky_growth_verdict(trace, wl):
+    """The growth verdict needs >= 10 s and >= 10 points (growth_cfg defaults): a run of its
+    own, long enough for a verdict. 1 MiB/s is far above the 5 MB/h critical band."""
+    res = trace("-i", "0.5", "--", wl("leaky"), 11, timeout=60)
+    assert res.rc == 0, res.why()
+    g = target_proc(res).get("growth")
+    assert g, res.why()
+    assert g["verdict"] in ("leak", "growing"), res.why()
+    assert g["severity"] == "critical", res.why()
+    assert 0.5 * LEAKY_RATE <= g["slope_bytes_per_s"] <= 2 * LEAKY_RATE, res.why()
 
 
 # --- exact: every entry point, truth printed by the workload ----------------------------
@@ -205,7 +209,8 @@ def test_exact_frees_are_tracked(exact_run):
 # --- churn: lots of traffic, bounded live bytes -----------------------------------------
 @pytest.fixture(scope="module")
 def churn_run(trace, wl):
-    return trace("-i", "0.5", "--", wl("churn"), 3, timeout=40)
+    # 11 s: the growth verdict needs >= 10 s of data (growth_cfg defaults)
+    return trace("-i", "0.5", "--", wl("churn"), 11, timeout=60)
 
 
 def test_churn_bounded(churn_run):
@@ -215,7 +220,7 @@ def test_churn_bounded(churn_run):
     bound = grep_int(res.stdout, r"^live \d+ bytes bound (\d+) bytes$")
     assert live is not None and bound is not None, res.why()
     pr = target_proc(res)
-    # exact accounting of ~30,000 malloc/free pairs ends on the working set, to the byte
+    # exact accounting of ~110,000 malloc/free pairs ends on the working set, to the byte
     assert live_by_innermost(pr).get("churn_step", 0) == live, res.why()
     heap = [p["heap_bytes"] for p in pr["series"]]
     assert len(heap) >= 4, res.why()
@@ -227,30 +232,33 @@ def test_churn_bounded(churn_run):
 def test_churn_not_flagged(churn_run):
     g = target_proc(churn_run).get("growth")
     assert g, churn_run.why()
-    assert g["verdict"] not in ("leak", "growing"), g
+    # the working set is full within 50 ms: a flat, noisy series from the first sample on
+    assert g["verdict"] in ("stable", "plateau"), churn_run.why()
 
 
 # --- -p PID: attach to a running process ------------------------------------------------
 def test_attach_to_running_pid(trace, wl):
     rate = 1048576
-    p = start([wl("leaky"), "4", str(rate)])
+    p = start([wl("leaky"), "30", str(rate)])
     try:
         time.sleep(0.5)
         res = trace("-i", "0.5", "-d", "2", "-p", p.pid, timeout=30)
-        assert p.poll() is None, "leaky ended before the trace did"
+        assert p.poll() is None, "leaky ended before the trace did: the test proves nothing"
     finally:
-        rc, out = finish(p)
+        p.terminate()
+        finish(p)
     assert res.rc == 0, res.why()
-    assert rc == 0, f"leaky exited {rc}"
     pr = target_proc(res)
     assert pr["pid"] == p.pid
     assert pr["stacks"] and innermost(pr["stacks"][0]) == "leak_some", res.why()
     live = live_by_innermost(pr).get("leak_some", 0)
     dur = res.report["duration_s"]
+    assert 1.5 <= dur <= 3, f"-d 2 traced for {dur} s"
+    # only what was leaked while attached: ~ rate * duration (one 100 ms tick of slack)
     assert 0.6 * rate * dur <= live <= 1.15 * rate * dur + rate / 10, \
         f"live {live} after {dur} s at {rate} B/s\n" + res.why()
-    assert live < grep_int(out, r"^leaked (\d+) bytes$"), "more than leaky leaked in all"
     assert res.report["target"]["exit"]["code"] is None, "leaky was still running at the end"
+    assert res.report["target"]["exit"]["signal"] is None, "leaky was still running at the end"
 
 
 def test_process_exits_mid_trace(trace, wl):
