@@ -12,6 +12,7 @@ Conventions these tests rely on (DESIGN.md, memslope.trace/1):
 """
 
 import json
+import re
 import signal
 import subprocess
 import time
@@ -352,7 +353,8 @@ def test_missing_command(trace):
 def test_static_binary(trace, wl):
     res = trace("-i", "0.5", "--", wl("leaky_static"), 3, timeout=40)
     assert res.rc == 0, res.why()
-    assert any(w in res.stderr.lower() for w in ("static", "libc")), \
+    # not just "libc": frame names like __libc_start_call_main may appear in the text report
+    assert re.search(r"static|no libc", res.stderr, re.I), \
         "no word on why allocations are not traced\n" + res.why()
     truth = grep_int(res.stdout, r"^leaked (\d+) bytes$")
     assert truth, res.why()
