@@ -211,8 +211,6 @@ static __always_inline int call_enter(struct pt_regs *ctx, __u32 kind, __u64 siz
 	__u64 sp = PT_REGS_SP(ctx);
 	struct ms_pending *p, rec = {};
 
-	if (probe_only)
-		return 0;
 	p = bpf_map_lookup_elem(&pending, &tid);
 	if (p) {
 		if (sp <= p->sp) {
@@ -242,8 +240,6 @@ static __always_inline bool call_exit(struct pt_regs *ctx, __u32 kind, struct ms
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct ms_pending *p;
 
-	if (probe_only)
-		return false;
 	p = bpf_map_lookup_elem(&pending, &tid);
 	if (!p) {
 		count(MS_C_NO_ENTRY);

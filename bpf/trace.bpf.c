@@ -17,165 +17,31 @@ static __always_inline __u64 page_round(__u64 len)
 	return (len + MS_PAGE_SIZE - 1) & ~(MS_PAGE_SIZE - 1);
 }
 
-/* --- malloc family ------------------------------------------------------- */
+/*
+ * Two programs serve every allocator entry point: the attach cookie says which
+ * function fired (enum ms_kind). One entry and one return program per process
+ * mean two uprobe_multi links to create and to tear down, whatever the number
+ * of functions probed.
+ */
 
-SEC("uprobe")
-int BPF_KPROBE(malloc_enter, __u64 size)
+/* calloc(nmemb, size): on overflow it fails; record 0 bytes so the return balances. */
+static __always_inline __u64 calloc_size(__u64 nmemb, __u64 size)
 {
-	return call_enter(ctx, MS_K_MALLOC, size, 0);
-}
+	__u64 limit = ~0ULL;
 
-SEC("uretprobe")
-int BPF_KRETPROBE(malloc_exit, __u64 ret)
-{
-	struct ms_pending p;
-
-	if (!call_exit(ctx, MS_K_MALLOC, &p))
-		return 0;
-	if (!ret) {
-		count(MS_C_FAILED);
-		return 0;
-	}
-	block_add(&allocs, cur_tgid(), ret, p.size, p.stack_id);
-	return 0;
-}
-
-SEC("uprobe")
-int BPF_KPROBE(calloc_enter, __u64 nmemb, __u64 size)
-{
-	__u64 total = 0, limit = ~0ULL;
-
-	/*
-	 * On overflow calloc fails: record 0 bytes so the return still balances.
-	 * The barrier keeps clang from turning the check into a 128-bit multiply.
-	 */
 	if (size)
 		limit /= size;
+	/* keeps clang from turning the check into a 128-bit multiply BPF lacks */
 	asm volatile("" : "+r"(limit));
-	if (nmemb <= limit)
-		total = nmemb * size;
-	return call_enter(ctx, MS_K_CALLOC, total, 0);
-}
-
-SEC("uretprobe")
-int BPF_KRETPROBE(calloc_exit, __u64 ret)
-{
-	struct ms_pending p;
-
-	if (!call_exit(ctx, MS_K_CALLOC, &p))
-		return 0;
-	if (!ret) {
-		count(MS_C_FAILED);
-		return 0;
-	}
-	block_add(&allocs, cur_tgid(), ret, p.size, p.stack_id);
-	return 0;
-}
-
-SEC("uprobe")
-int BPF_KPROBE(realloc_enter, __u64 ptr, __u64 size)
-{
-	return call_enter(ctx, MS_K_REALLOC, size, ptr);
-}
-
-/*
- * realloc moves the bytes to the new block only on success, and the new block
- * belongs to the realloc's stack. glibc's realloc(p, 0) frees p and returns NULL.
- */
-SEC("uretprobe")
-int BPF_KRETPROBE(realloc_exit, __u64 ret)
-{
-	__u32 tgid = cur_tgid();
-	struct ms_pending p;
-
-	if (!call_exit(ctx, MS_K_REALLOC, &p))
-		return 0;
-	if (!ret) {
-		if (p.size == 0 && p.arg)
-			block_del(&allocs, tgid, p.arg);
-		else
-			count(MS_C_FAILED);
-		return 0;
-	}
-	if (p.arg)
-		block_del(&allocs, tgid, p.arg);
-	block_add(&allocs, tgid, ret, p.size, p.stack_id);
-	return 0;
-}
-
-/* memalign(align, size) and aligned_alloc(align, size) */
-SEC("uprobe")
-int BPF_KPROBE(memalign_enter, __u64 align, __u64 size)
-{
-	return call_enter(ctx, MS_K_MEMALIGN, size, 0);
-}
-
-SEC("uretprobe")
-int BPF_KRETPROBE(memalign_exit, __u64 ret)
-{
-	struct ms_pending p;
-
-	if (!call_exit(ctx, MS_K_MEMALIGN, &p))
-		return 0;
-	if (!ret) {
-		count(MS_C_FAILED);
-		return 0;
-	}
-	block_add(&allocs, cur_tgid(), ret, p.size, p.stack_id);
-	return 0;
-}
-
-SEC("uprobe")
-int BPF_KPROBE(posix_memalign_enter, __u64 memptr, __u64 align, __u64 size)
-{
-	return call_enter(ctx, MS_K_POSIX_MEMALIGN, size, memptr);
-}
-
-SEC("uretprobe")
-int BPF_KRETPROBE(posix_memalign_exit, int ret)
-{
-	struct ms_pending p;
-	__u64 addr = 0;
-
-	if (!call_exit(ctx, MS_K_POSIX_MEMALIGN, &p))
-		return 0;
-	if (ret != 0 || bpf_probe_read_user(&addr, sizeof(addr), (void *)p.arg) || !addr) {
-		count(MS_C_FAILED);
-		return 0;
-	}
-	block_add(&allocs, cur_tgid(), addr, p.size, p.stack_id);
-	return 0;
-}
-
-/* valloc(size) and pvalloc(size): the requested bytes are what is accounted */
-SEC("uprobe")
-int BPF_KPROBE(valloc_enter, __u64 size)
-{
-	return call_enter(ctx, MS_K_VALLOC, size, 0);
-}
-
-SEC("uretprobe")
-int BPF_KRETPROBE(valloc_exit, __u64 ret)
-{
-	struct ms_pending p;
-
-	if (!call_exit(ctx, MS_K_VALLOC, &p))
-		return 0;
-	if (!ret) {
-		count(MS_C_FAILED);
-		return 0;
-	}
-	block_add(&allocs, cur_tgid(), ret, p.size, p.stack_id);
-	return 0;
+	return nmemb <= limit ? nmemb * size : 0;
 }
 
 /* free has no return probe: it cannot fail, and it is the hottest call. */
-SEC("uprobe")
-int BPF_KPROBE(free_enter, __u64 ptr)
+static __always_inline int free_enter(struct pt_regs *ctx, __u64 ptr)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 
-	if (probe_only || !ptr)
+	if (!ptr)
 		return 0;
 	if (in_call((__u32)id, PT_REGS_SP(ctx))) {
 		count(MS_C_NESTED);	/* realloc(p, 0) frees through free() */
@@ -186,27 +52,50 @@ int BPF_KPROBE(free_enter, __u64 ptr)
 	return 0;
 }
 
-/* --- mmap family ---------------------------------------------------------- */
-
 SEC("uprobe")
-int BPF_KPROBE(mmap_enter, __u64 addr, __u64 len)
+int BPF_KPROBE(alloc_enter, __u64 a0, __u64 a1, __u64 a2)
 {
-	return call_enter(ctx, MS_K_MMAP, page_round(len), 0);
-}
+	__u32 kind = bpf_get_attach_cookie(ctx);
+	__u64 size, arg = 0;
 
-SEC("uretprobe")
-int BPF_KRETPROBE(mmap_exit, __u64 ret)
-{
-	struct ms_pending p;
-
-	if (!call_exit(ctx, MS_K_MMAP, &p))
+	if (probe_only)
 		return 0;
-	if (ret >= MAP_FAILED_MIN || !p.size) {
-		count(MS_C_FAILED);
+	switch (kind) {
+	case MS_K_MALLOC:		/* malloc(size) */
+	case MS_K_VALLOC:		/* valloc(size), pvalloc(size): requested bytes count */
+		size = a0;
+		break;
+	case MS_K_CALLOC:		/* calloc(nmemb, size) */
+		size = calloc_size(a0, a1);
+		break;
+	case MS_K_REALLOC:		/* realloc(ptr, size) */
+		size = a1;
+		arg = a0;
+		break;
+	case MS_K_MEMALIGN:		/* memalign(align, size), aligned_alloc(align, size) */
+		size = a1;
+		break;
+	case MS_K_POSIX_MEMALIGN:	/* posix_memalign(memptr, align, size) */
+		size = a2;
+		arg = a0;
+		break;
+	case MS_K_MMAP:			/* mmap(addr, len, ...) */
+		size = page_round(a1);
+		break;
+	case MS_K_MUNMAP:		/* munmap(addr, len) */
+		size = page_round(a1);
+		arg = a0;
+		break;
+	case MS_K_MREMAP:		/* mremap(old, old_len, new_len, ...): old region found at return */
+		size = page_round(a2);
+		arg = a0;
+		break;
+	case MS_K_FREE:
+		return free_enter(ctx, a0);
+	default:
 		return 0;
 	}
-	block_add(&mmaps, cur_tgid(), ret, p.size, p.stack_id);
-	return 0;
+	return call_enter(ctx, kind, size, arg);
 }
 
 struct unmap_ctx {
@@ -280,57 +169,84 @@ static __always_inline void unmap_range(__u32 tgid, __u64 start, __u64 end)
 	}
 }
 
-SEC("uprobe")
-int BPF_KPROBE(munmap_enter, __u64 addr, __u64 len)
+/* mremap: the region keeps its owner; only its address and size change. */
+static __always_inline void remap(__u32 tgid, __u64 old_addr, __u64 new_addr, __u64 new_size)
 {
-	return call_enter(ctx, MS_K_MUNMAP, page_round(len), addr);
-}
-
-SEC("uretprobe")
-int BPF_KRETPROBE(munmap_exit, int ret)
-{
-	struct ms_pending p;
-
-	if (!call_exit(ctx, MS_K_MUNMAP, &p))
-		return 0;
-	if (ret != 0) {
-		count(MS_C_FAILED);
-		return 0;
-	}
-	unmap_range(cur_tgid(), p.arg, p.arg + p.size);
-	return 0;
-}
-
-SEC("uprobe")
-int BPF_KPROBE(mremap_enter, __u64 old_addr, __u64 old_size, __u64 new_size)
-{
-	/* size = new length; the old region is found again at the return */
-	return call_enter(ctx, MS_K_MREMAP, page_round(new_size), old_addr);
-}
-
-SEC("uretprobe")
-int BPF_KRETPROBE(mremap_exit, __u64 ret)
-{
-	struct ms_alloc_key key = { .tgid = cur_tgid() };
+	struct ms_alloc_key key = { .tgid = tgid, .addr = old_addr };
 	struct ms_alloc_val *v, old;
-	struct ms_pending p;
 
-	if (!call_exit(ctx, MS_K_MREMAP, &p))
-		return 0;
-	if (ret >= MAP_FAILED_MIN) {
-		count(MS_C_FAILED);
-		return 0;
-	}
-	key.addr = p.arg;
 	v = bpf_map_lookup_elem(&mmaps, &key);
 	if (!v)
-		return 0;	/* a region we do not track (mapped before the trace) */
+		return;	/* a region we do not track (mapped before the trace) */
 	old = *v;
 	if (bpf_map_delete_elem(&mmaps, &key))
+		return;
+	stat_add(tgid, old.stack_id, -(__s64)old.size, -1, false);
+	block_add(&mmaps, tgid, new_addr, new_size, old.stack_id);
+}
+
+SEC("uretprobe")
+int BPF_KRETPROBE(alloc_exit, __u64 ret)
+{
+	__u32 kind = bpf_get_attach_cookie(ctx);
+	__u32 tgid = cur_tgid();
+	struct ms_pending p;
+
+	if (probe_only || !call_exit(ctx, kind, &p))
 		return 0;
-	/* The region keeps its owner; only its size changes. */
-	stat_add(key.tgid, old.stack_id, -(__s64)old.size, -1, false);
-	block_add(&mmaps, key.tgid, ret, p.size, old.stack_id);
+	switch (kind) {
+	case MS_K_MALLOC:
+	case MS_K_CALLOC:
+	case MS_K_MEMALIGN:
+	case MS_K_VALLOC:
+		if (!ret)
+			break;
+		block_add(&allocs, tgid, ret, p.size, p.stack_id);
+		return 0;
+	case MS_K_REALLOC:
+		/*
+		 * The bytes move to the new block only on success, and the new
+		 * block belongs to the realloc's stack. glibc's realloc(p, 0)
+		 * frees p and returns NULL.
+		 */
+		if (!ret) {
+			if (p.size == 0 && p.arg) {
+				block_del(&allocs, tgid, p.arg);
+				return 0;
+			}
+			break;
+		}
+		if (p.arg)
+			block_del(&allocs, tgid, p.arg);
+		block_add(&allocs, tgid, ret, p.size, p.stack_id);
+		return 0;
+	case MS_K_POSIX_MEMALIGN: {
+		__u64 addr = 0;
+
+		if ((int)ret != 0 || bpf_probe_read_user(&addr, sizeof(addr), (void *)p.arg) || !addr)
+			break;
+		block_add(&allocs, tgid, addr, p.size, p.stack_id);
+		return 0;
+	}
+	case MS_K_MMAP:
+		if (ret >= MAP_FAILED_MIN || !p.size)
+			break;
+		block_add(&mmaps, tgid, ret, p.size, p.stack_id);
+		return 0;
+	case MS_K_MUNMAP:
+		if ((int)ret != 0)
+			break;
+		unmap_range(tgid, p.arg, p.arg + p.size);
+		return 0;
+	case MS_K_MREMAP:
+		if (ret >= MAP_FAILED_MIN)
+			break;
+		remap(tgid, p.arg, ret, p.size);
+		return 0;
+	default:
+		return 0;
+	}
+	count(MS_C_FAILED);
 	return 0;
 }
 

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -20,11 +21,11 @@
 #include "placement.h"
 #include "procmaps.h"
 
-/* One libc entry point: where to probe it and which programs run there. */
+/* One libc entry point: which kind of call it is and what its entry reads. */
 struct probe_spec {
 	const char *sym;
-	const char *enter;	/* program run at the entry site */
-	const char *exit;	/* program run at the return, or NULL */
+	__u32 kind;		/* enum ms_kind: the attach cookie */
+	bool ret;		/* needs a return probe */
 	unsigned int args;	/* argument registers the entry program reads */
 };
 
@@ -34,18 +35,18 @@ struct probe_spec {
  * glibc; sites are deduplicated by address.
  */
 static const struct probe_spec probe_specs[] = {
-	{ "malloc", "malloc_enter", "malloc_exit", PL_RDI },
-	{ "free", "free_enter", NULL, PL_RDI },
-	{ "calloc", "calloc_enter", "calloc_exit", PL_RDI | PL_RSI },
-	{ "realloc", "realloc_enter", "realloc_exit", PL_RDI | PL_RSI },
-	{ "posix_memalign", "posix_memalign_enter", "posix_memalign_exit", PL_RDI | PL_RSI | PL_RDX },
-	{ "aligned_alloc", "memalign_enter", "memalign_exit", PL_RDI | PL_RSI },
-	{ "memalign", "memalign_enter", "memalign_exit", PL_RDI | PL_RSI },
-	{ "valloc", "valloc_enter", "valloc_exit", PL_RDI },
-	{ "pvalloc", "valloc_enter", "valloc_exit", PL_RDI },
-	{ "mmap", "mmap_enter", "mmap_exit", PL_RDI | PL_RSI },
-	{ "munmap", "munmap_enter", "munmap_exit", PL_RDI | PL_RSI },
-	{ "mremap", "mremap_enter", "mremap_exit", PL_RDI | PL_RSI | PL_RDX },
+	{ "malloc", MS_K_MALLOC, true, PL_RDI },
+	{ "free", MS_K_FREE, false, PL_RDI },
+	{ "calloc", MS_K_CALLOC, true, PL_RDI | PL_RSI },
+	{ "realloc", MS_K_REALLOC, true, PL_RDI | PL_RSI },
+	{ "posix_memalign", MS_K_POSIX_MEMALIGN, true, PL_RDI | PL_RSI | PL_RDX },
+	{ "aligned_alloc", MS_K_MEMALIGN, true, PL_RDI | PL_RSI },
+	{ "memalign", MS_K_MEMALIGN, true, PL_RDI | PL_RSI },
+	{ "valloc", MS_K_VALLOC, true, PL_RDI },
+	{ "pvalloc", MS_K_VALLOC, true, PL_RDI },
+	{ "mmap", MS_K_MMAP, true, PL_RDI | PL_RSI },
+	{ "munmap", MS_K_MUNMAP, true, PL_RDI | PL_RSI },
+	{ "mremap", MS_K_MREMAP, true, PL_RDI | PL_RSI | PL_RDX },
 };
 
 #define NR_SPECS (sizeof(probe_specs) / sizeof(probe_specs[0]))
@@ -71,7 +72,8 @@ struct target {
 	int pid;
 	dev_t dev;		/* the libc file probed; 0 when none */
 	ino_t ino;
-	int nlinks;
+	int multi_fd[2];	/* uprobe_multi links: entry, return; -1 when none */
+	int nlinks;		/* perf-based fallback: one link per site and direction */
 	struct bpf_link *links[MAX_LINKS];
 	struct target *next;
 };
@@ -84,6 +86,7 @@ struct tracer {
 	void *fn_ctx;
 	struct target *targets;
 	struct libc_plan *plans;
+	bool multi;		/* uprobe_multi links (kernel 6.6+); else perf-based uprobes */
 };
 
 void tracer_opts__default(struct tracer_opts *o)
@@ -113,6 +116,23 @@ static double now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static uint32_t pow2_at_least(uint32_t v, uint32_t min);
+
+/* BPF_TRACE_UPROBE_MULTI, from kernel 6.6 uapi (the installed headers may predate it). */
+#define MS_ATTACH_UPROBE_MULTI 48
+#define MS_F_UPROBE_MULTI_RETURN 1
+
+static void skel_configure(struct memslope_bpf *skel, const struct tracer_opts *o)
+{
+	skel->rodata->probe_only = o->probe_only;
+	bpf_map__set_max_entries(skel->maps.allocs, o->max_allocs);
+	bpf_map__set_max_entries(skel->maps.stacks, o->max_stacks);
+	bpf_map__set_max_entries(skel->maps.stats, o->max_stacks * 4);
+	bpf_map__set_max_entries(skel->maps.mmaps, o->max_mmaps);
+	bpf_map__set_max_entries(skel->maps.pending, o->max_threads);
+	bpf_map__set_max_entries(skel->maps.events, pow2_at_least(o->ringbuf_bytes, 4096));
 }
 
 static int on_event(void *ctx, void *data, size_t size)
@@ -147,21 +167,28 @@ struct tracer *tracer__new(const struct tracer_opts *o, tracer_event_fn fn, void
 	t->fn_ctx = ctx;
 	libbpf_set_print(libbpf_print);
 
-	t->skel = memslope_bpf__open();
-	if (!t->skel) {
-		err = -errno;
-		pr_err("cannot open BPF object: %s", strerror(-err));
-		goto fail;
+	/* uprobe_multi first; a kernel without it refuses the attach type at load. */
+	for (int multi = 1; multi >= 0; multi--) {
+		memslope_bpf__destroy(t->skel);
+		t->skel = memslope_bpf__open();
+		if (!t->skel) {
+			err = -errno;
+			pr_err("cannot open BPF object: %s", strerror(-err));
+			goto fail;
+		}
+		skel_configure(t->skel, o);
+		if (multi) {
+			bpf_program__set_expected_attach_type(t->skel->progs.alloc_enter, MS_ATTACH_UPROBE_MULTI);
+			bpf_program__set_expected_attach_type(t->skel->progs.alloc_exit, MS_ATTACH_UPROBE_MULTI);
+		}
+		bpf_program__set_autoattach(t->skel->progs.alloc_enter, false);
+		bpf_program__set_autoattach(t->skel->progs.alloc_exit, false);
+		err = memslope_bpf__load(t->skel);
+		t->multi = multi;
+		if (!err || err == -EPERM || err == -EACCES)
+			break;
+		pr_debug("loading with uprobe_multi failed (%s), trying perf-based uprobes", strerror(-err));
 	}
-	t->skel->rodata->probe_only = o->probe_only;
-	bpf_map__set_max_entries(t->skel->maps.allocs, o->max_allocs);
-	bpf_map__set_max_entries(t->skel->maps.stacks, o->max_stacks);
-	bpf_map__set_max_entries(t->skel->maps.stats, o->max_stacks * 4);
-	bpf_map__set_max_entries(t->skel->maps.mmaps, o->max_mmaps);
-	bpf_map__set_max_entries(t->skel->maps.pending, o->max_threads);
-	bpf_map__set_max_entries(t->skel->maps.events, pow2_at_least(o->ringbuf_bytes, 4096));
-
-	err = memslope_bpf__load(t->skel);
 	if (err) {
 		if (err == -EPERM || err == -EACCES)
 			pr_err("cannot load BPF programs: %s (run as root, or grant CAP_BPF and CAP_PERFMON)",
@@ -201,6 +228,11 @@ static struct target *target_find(const struct tracer *t, int pid)
 
 static void target_detach(struct target *tg)
 {
+	for (int i = 0; i < 2; i++) {
+		if (tg->multi_fd[i] >= 0)
+			close(tg->multi_fd[i]);
+		tg->multi_fd[i] = -1;
+	}
 	for (int i = 0; i < tg->nlinks; i++)
 		bpf_link__destroy(tg->links[i]);
 	tg->nlinks = 0;
@@ -313,19 +345,63 @@ static struct libc_plan *plan_get(struct tracer *t, const char *path, dev_t dev,
 	return plan;
 }
 
-static int attach_one(struct target *tg, const char *prog_name, struct bpf_object *obj, int pid,
-		      const char *path, uint64_t off, bool retprobe)
+/* One perf-based uprobe (fallback for kernels without uprobe_multi). */
+static int attach_perf(struct tracer *t, struct target *tg, const struct site *s, const char *path,
+		       bool retprobe)
 {
-	LIBBPF_OPTS(bpf_uprobe_opts, uopts, .retprobe = retprobe);
-	struct bpf_program *prog = bpf_object__find_program_by_name(obj, prog_name);
+	LIBBPF_OPTS(bpf_uprobe_opts, uopts, .retprobe = retprobe, .bpf_cookie = s->spec->kind);
+	struct bpf_program *prog = retprobe ? t->skel->progs.alloc_exit : t->skel->progs.alloc_enter;
 	struct bpf_link *link;
 
-	if (!prog)
-		return -ENOENT;
-	link = bpf_program__attach_uprobe_opts(prog, pid, path, off, &uopts);
+	link = bpf_program__attach_uprobe_opts(prog, tg->pid, path, s->file_off, &uopts);
 	if (!link)
 		return -errno;
 	tg->links[tg->nlinks++] = link;
+	return 0;
+}
+
+/*
+ * One uprobe_multi link: every site of the plan (or every site with a return
+ * probe) for one pid, the kind of call as each site's cookie. Created with the
+ * raw syscall: libbpf 1.1 predates uprobe_multi.
+ */
+static int attach_multi(struct tracer *t, struct target *tg, const struct libc_plan *plan,
+			const char *path, bool retprobe)
+{
+	unsigned long offsets[NR_SPECS];
+	__u64 cookies[NR_SPECS];
+	struct {
+		__u32 prog_fd, target_fd, attach_type, flags;
+		__u64 path, offsets, ref_ctr_offsets, cookies;
+		__u32 cnt, mflags, pid, pad;
+		__u8 rest[64];		/* the rest of union bpf_attr's link_create: zero */
+	} attr;
+	struct bpf_program *prog = retprobe ? t->skel->progs.alloc_exit : t->skel->progs.alloc_enter;
+	__u32 cnt = 0;
+	int fd;
+
+	for (int i = 0; i < plan->nsites; i++) {
+		if (retprobe && !plan->sites[i].spec->ret)
+			continue;
+		offsets[cnt] = plan->sites[i].file_off;
+		cookies[cnt] = plan->sites[i].spec->kind;
+		cnt++;
+	}
+	if (!cnt)
+		return 0;
+	memset(&attr, 0, sizeof(attr));
+	attr.prog_fd = bpf_program__fd(prog);
+	attr.attach_type = MS_ATTACH_UPROBE_MULTI;
+	attr.path = (uintptr_t)path;
+	attr.offsets = (uintptr_t)offsets;
+	attr.cookies = (uintptr_t)cookies;
+	attr.cnt = cnt;
+	attr.mflags = retprobe ? MS_F_UPROBE_MULTI_RETURN : 0;
+	attr.pid = tg->pid;
+	fd = syscall(__NR_bpf, BPF_LINK_CREATE, &attr, sizeof(attr));
+	if (fd < 0)
+		return -errno;
+	tg->multi_fd[retprobe] = fd;
 	return 0;
 }
 
@@ -355,7 +431,7 @@ static int target_attach(struct tracer *t, struct target *tg)
 		err = errno == ENOENT && kill(tg->pid, 0) ? -ESRCH : -errno;
 		goto out;
 	}
-	if (tg->nlinks && tg->dev == st.st_dev && tg->ino == st.st_ino)
+	if (tg->dev == st.st_dev && tg->ino == st.st_ino)
 		goto out;	/* already probing this very file */
 	target_detach(tg);
 
@@ -364,12 +440,19 @@ static int target_attach(struct tracer *t, struct target *tg)
 		err = -ENOEXEC;
 		goto out;
 	}
-	for (int i = 0; i < plan->nsites && !err; i++) {
+	if (t->multi) {
+		err = attach_multi(t, tg, plan, path, false);
+		if (!err)
+			err = attach_multi(t, tg, plan, path, true);
+		if (err)
+			pr_debug("uprobe_multi attach to %d: %s", tg->pid, strerror(-err));
+	}
+	for (int i = 0; i < plan->nsites && !t->multi && !err; i++) {
 		const struct site *s = &plan->sites[i];
 
-		err = attach_one(tg, s->spec->enter, t->skel->obj, tg->pid, path, s->file_off, false);
-		if (!err && s->spec->exit)
-			err = attach_one(tg, s->spec->exit, t->skel->obj, tg->pid, path, s->file_off, true);
+		err = attach_perf(t, tg, s, path, false);
+		if (!err && s->spec->ret)
+			err = attach_perf(t, tg, s, path, true);
 		if (err)
 			pr_debug("attach %s to %d: %s", s->spec->sym, tg->pid, strerror(-err));
 	}
@@ -381,8 +464,8 @@ static int target_attach(struct tracer *t, struct target *tg)
 	}
 	tg->dev = st.st_dev;
 	tg->ino = st.st_ino;
-	pr_info("attached %d probes to pid %d (%s) in %.1f ms", tg->nlinks, tg->pid, libc->path,
-		now_ms() - t0);
+	pr_info("attached %d probes to pid %d (%s, %s) in %.1f ms", plan->nsites, tg->pid, libc->path,
+		t->multi ? "uprobe_multi" : "perf uprobes", now_ms() - t0);
 out:
 	procmaps__free(maps, n);
 	return err;
@@ -400,6 +483,7 @@ int tracer__add(struct tracer *t, int pid)
 		if (!tg)
 			return -ENOMEM;
 		tg->pid = pid;
+		tg->multi_fd[0] = tg->multi_fd[1] = -1;
 		tg->next = t->targets;
 		t->targets = tg;
 	}
@@ -439,7 +523,7 @@ bool tracer__attached(const struct tracer *t, int pid)
 {
 	const struct target *tg = target_find(t, pid);
 
-	return tg && tg->nlinks > 0;
+	return tg && (tg->nlinks > 0 || tg->multi_fd[0] >= 0);
 }
 
 int tracer__poll(struct tracer *t, int timeout_ms)
