@@ -157,6 +157,13 @@ fmt_row() {
 		"$at" "$dt" "samples: ${ns[$c]}"
 }
 
+# Where the probes went (debug lines of one short untimed run), for the record.
+sites=
+if ((have_memslope)); then
+	sites=$(timeout "$TIMEOUT" "$memslope" trace -vv -q --probe-only -- "$ring" 1000 2>&1 |
+		grep -E '^memslope: probe ' | sed 's/^memslope: /  /' || true)
+fi
+
 cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo 2>/dev/null || true)
 glibc=$(ldd --version 2>/dev/null | head -n1 || true)
 rev=$(git -C "$here" describe --always --dirty 2>/dev/null || echo unknown)
@@ -167,6 +174,7 @@ rev=$(git -C "$here" describe --always --dirty 2>/dev/null || echo unknown)
 	echo "cpu:     ${cpu:-unknown}, $(nproc) online"
 	echo "libc:    ${glibc:-unknown}"
 	echo "tree:    $rev"
+	echo "binary:  $memslope"
 	echo "runs:    median of $REPS, interleaved; (a) $PAIRS pairs, (b)-(d) $TRACED_PAIRS pairs;" \
 		"trace options: ${TRACE_OPTS:-none}"
 	echo
@@ -175,6 +183,15 @@ rev=$(git -C "$here" describe --always --dirty 2>/dev/null || echo unknown)
 	for c in "${configs[@]}"; do
 		fmt_row "$c"
 	done
+	echo
+	echo "ns/pair: median over the repetitions, timed by bench_ring around its loop (attach and"
+	echo "detach excluded); ns added = row - (a); ratio = row / (a); attach/detach: what"
+	echo "memslope trace -v reports (n/a when it prints nothing)."
+	if [[ -n $sites ]]; then
+		echo
+		echo "probe sites (memslope trace -vv --probe-only):"
+		echo "$sites"
+	fi
 } >"$tmp/table"
 
 cat "$tmp/table"
