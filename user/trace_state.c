@@ -205,6 +205,28 @@ static void read_comm(int pid, char comm[16])
 	comm[strcspn(comm, "\n")] = '\0';
 }
 
+/* Parent pid from /proc/PID/stat ("pid (comm) state ppid ..."; comm may hold spaces). */
+static int read_ppid(int pid)
+{
+	char path[64], buf[512], *rp;
+	int fd, ppid = 0;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	rp = strrchr(buf, ')');
+	if (!rp || sscanf(rp + 1, " %*c %d", &ppid) != 1)
+		return 0;
+	return ppid;
+}
+
 static void proc_attach(struct trace_state *ts, struct proc *p)
 {
 	int err = tracer__add(ts->tracer, p->pid);
@@ -225,7 +247,7 @@ int trace_state__add(struct trace_state *ts, int pid, int ppid)
 	if (!p)
 		return -ENOMEM;
 	p->pid = pid;
-	p->ppid = ppid;
+	p->ppid = ppid ? ppid : read_ppid(pid);
 	p->heap_series = series__new(SERIES_CAP);
 	p->rss_series = series__new(SERIES_CAP);
 	p->points = calloc(POINTS_CAP, sizeof(*p->points));
