@@ -148,16 +148,25 @@ def test_leaky_series_grows(leaky_run):
         assert b >= a - 64 * 1024, f"heap of a pure leaker went down: {heap}"
 
 
-def test_leaky_growth_verdict(trace, wl):
+@pytest.fixture(scope="module")
+def leaky_long_run(trace, wl):
     """The growth verdict needs >= 10 s and >= 10 points (growth_cfg defaults): a run of its
-    own, long enough for a verdict. 1 MiB/s is far above the 5 MB/h critical band."""
-    res = trace("-i", "0.5", "--", wl("leaky"), 11, timeout=60)
-    assert res.rc == 0, res.why()
+    own, long enough for a verdict, with --error-exitcode 9."""
+    return trace("-i", "0.5", "--error-exitcode", "9", "--", wl("leaky"), 11, timeout=60)
+
+
+def test_leaky_growth_verdict(leaky_long_run):
+    res = leaky_long_run
     g = target_proc(res).get("growth")
     assert g, res.why()
     assert g["verdict"] in ("leak", "growing"), res.why()
-    assert g["severity"] == "critical", res.why()
+    assert g["severity"] == "critical", res.why()  # 1 MiB/s is far above 5 MB/h
     assert 0.5 * LEAKY_RATE <= g["slope_bytes_per_s"] <= 2 * LEAKY_RATE, res.why()
+
+
+def test_error_exitcode_on_leak(leaky_long_run):
+    """leaky exits 0, but it leaked: --error-exitcode 9 replaces its status."""
+    assert leaky_long_run.rc == 9, leaky_long_run.why()
 
 
 # --- exact: every entry point, truth printed by the workload ----------------------------
@@ -211,12 +220,12 @@ def test_exact_frees_are_tracked(exact_run):
 @pytest.fixture(scope="module")
 def churn_run(trace, wl):
     # 11 s: the growth verdict needs >= 10 s of data (growth_cfg defaults)
-    return trace("-i", "0.5", "--", wl("churn"), 11, timeout=60)
+    return trace("-i", "0.5", "--error-exitcode", "9", "--", wl("churn"), 11, timeout=60)
 
 
 def test_churn_bounded(churn_run):
     res = churn_run
-    assert res.rc == 0, res.why()
+    assert res.rc == 0, "not leaking: --error-exitcode must not apply\n" + res.why()
     live = grep_int(res.stdout, r"^live (\d+) bytes bound \d+ bytes$")
     bound = grep_int(res.stdout, r"^live \d+ bytes bound (\d+) bytes$")
     assert live is not None and bound is not None, res.why()
