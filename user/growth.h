@@ -67,6 +67,9 @@ struct growth {
 };
 
 /*
+ * Judge a series (the method and its thresholds are described at the top of growth.c).
+ * Only leak and growing carry a severity above ok and an ETA; they always have a slope
+ * of at least warn_bps. Series longer than 1024 points are decimated, newest kept.
  * Judge a series. limit_bytes is the memory limit the series counts against (0: none);
  * it only feeds eta_limit_s. Always fills *out.
  */
