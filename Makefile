@@ -19,10 +19,11 @@ endif
 
 # Debian 12 packages: build, run and test. `make deps` is all a fresh machine needs.
 DEPS_APT := clang llvm bpftool libbpf-dev libelf-dev libdw-dev zlib1g-dev libcapstone-dev \
-	    libjson-c-dev libcriterion-dev pkg-config make gcc python3 python3-pytest
+	    libjson-c-dev libcriterion-dev pkg-config make gcc python3 python3-pytest \
+	    libprotobuf-c-dev protobuf-c-compiler protobuf-compiler chromium
 
 ARCH		:= x86
-PKGS		:= libbpf libdw libelf json-c
+PKGS		:= libbpf libdw libelf json-c libprotobuf-c
 PKG_CFLAGS	:= $(shell pkg-config --cflags $(PKGS) capstone 2>/dev/null)
 PKG_LIBS	:= $(shell pkg-config --libs $(PKGS) capstone 2>/dev/null)
 
@@ -31,7 +32,7 @@ WARN		:= -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initiali
 ALL_CFLAGS	:= $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -MMD -MP \
 		   -Iinclude -Iuser -I$(O) $(PKG_CFLAGS)
 LDLIBS		:= $(PKG_LIBS) -lz -lm
-BPF_CFLAGS	:= -O2 -g -Wall -Werror -target bpf -D__TARGET_ARCH_$(ARCH) \
+BPF_CFLAGS	:= $(BPF_EXTRA) -O2 -g -Wall -Werror -target bpf -D__TARGET_ARCH_$(ARCH) \
 		   -Ivmlinux -Iinclude -Ibpf -MMD -MP
 SAN_FLAGS	:= -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
@@ -44,13 +45,16 @@ SKEL		:= $(O)/memslope.skel.h
 # and is linked alone into the unit tests.
 LIBBPF_SRCS	:= user/main.c user/trace_state.c $(wildcard user/cmd_*.c) $(wildcard user/bpf_*.c)
 PURE_SRCS	:= $(filter-out $(LIBBPF_SRCS),$(wildcard user/*.c))
-PURE_OBJS	:= $(patsubst user/%.c,$(O)/user/%.o,$(PURE_SRCS))
+# pprof's schema, compiled by protoc-c into $(O)/proto/profile.pb-c.[ch] (pure too)
+PROTO_C		:= $(O)/proto/profile.pb-c.c
+PROTO_H		:= $(O)/proto/profile.pb-c.h
+PURE_OBJS	:= $(patsubst user/%.c,$(O)/user/%.o,$(PURE_SRCS)) $(O)/proto/profile.pb-c.o
 APP_OBJS	:= $(patsubst user/%.c,$(O)/user/%.o,$(LIBBPF_SRCS)) $(PURE_OBJS)
 BIN		:= $(O)/memslope
 
 UNIT_SRCS	:= $(wildcard tests/unit/test_*.c)
 UNIT_BINS	:= $(patsubst tests/unit/%.c,$(O)/tests/unit/%,$(UNIT_SRCS))
-SAN_PURE_OBJS	:= $(patsubst user/%.c,$(O)/san/user/%.o,$(PURE_SRCS))
+SAN_PURE_OBJS	:= $(patsubst user/%.c,$(O)/san/user/%.o,$(PURE_SRCS)) $(O)/san/proto/profile.pb-c.o
 SAN_UNIT_BINS	:= $(patsubst tests/unit/%.c,$(O)/san/tests/unit/%,$(UNIT_SRCS))
 
 # Workloads: programs with known leaks, built with frame pointers.
@@ -89,6 +93,22 @@ $(O)/user/%.o: user/%.c | $(O)/user
 	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
 
 $(patsubst user/%.c,$(O)/user/%.o,$(LIBBPF_SRCS)): $(SKEL)
+
+# --- pprof schema (protobuf-c) -----------------------------------------------
+$(PROTO_C) $(PROTO_H) &: proto/profile.proto | $(O)/proto
+	$(call msg,PROTOC,$@)
+	$(Q)protoc-c -I. --c_out=$(O) $<
+
+$(O)/proto/%.o: $(O)/proto/%.c $(PROTO_H)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(O)/san/proto/%.o: $(O)/proto/%.c $(PROTO_H) | $(O)/san/proto
+	$(call msg,SAN-CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -c $< -o $@
+
+# generated before anything that may include it; -MMD tracks it from then on
+$(APP_OBJS) $(SAN_PURE_OBJS) $(UNIT_BINS) $(SAN_UNIT_BINS): | $(PROTO_H)
 
 $(BIN): $(APP_OBJS)
 	$(call msg,LINK,$@)
@@ -144,7 +164,9 @@ format:
 clean:
 	rm -rf $(O)
 
-$(O)/bpf $(O)/user $(O)/workloads $(O)/tests/unit $(O)/san/user $(O)/san/tests/unit:
+$(O)/bpf $(O)/user $(O)/workloads $(O)/tests/unit $(O)/san/user $(O)/san/tests/unit \
+$(O)/proto $(O)/san/proto:
 	$(Q)mkdir -p $@
 
--include $(wildcard $(O)/bpf/*.d $(O)/user/*.d $(O)/san/user/*.d $(O)/tests/unit/*.d)
+-include $(wildcard $(O)/bpf/*.d $(O)/user/*.d $(O)/san/user/*.d $(O)/tests/unit/*.d \
+		    $(O)/proto/*.d $(O)/san/proto/*.d)

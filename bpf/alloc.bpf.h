@@ -16,10 +16,11 @@
 const volatile bool probe_only = false;	/* bench floor: probes fire and return at once */
 
 /* Map sizes are placeholders: user space sets them from options before load. */
+/* The call a thread is in, between entry and return probe; freed with the thread. */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 16384);
-	__type(key, __u32);			/* thread id */
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
 	__type(value, struct ms_pending);
 } pending SEC(".maps");
 
@@ -86,46 +87,53 @@ static __always_inline void count(__u32 idx)
 		c->c[idx]++;
 }
 
-/*
- * Stack id of the current user stack. The kernel's frame-pointer walk starts at
- * the probed instruction and then follows rbp, which at an entry probe still
- * belongs to the caller: it yields the caller's caller next, so the direct
- * caller is read from [sp] (the placement code guarantees sp is untouched at
- * the probe) and put in place of the allocator's own address.
- */
-static __always_inline __u64 stack_id_get(void *ctx, __u64 sp)
+static __always_inline __u64 hash_step(__u64 h, __u64 v)
 {
+	h ^= v;
+	h *= 1099511628211ULL;	/* FNV prime */
+	return h ^ (h >> 29);
+}
+
+/*
+ * Stack id of the current user stack, walked by frame pointers. At an entry
+ * probe rbp still belongs to the caller, so its frame gives the caller's
+ * caller: the direct caller is read from [sp] (placement guarantees that sp
+ * and rbp are untouched at the probe). Our own walk costs less than
+ * bpf_get_stack()'s perf callchain machinery and hashes as it goes.
+ */
+static __always_inline __u64 stack_id_get(struct pt_regs *ctx, __u64 sp)
+{
+	__u64 h = 14695981039346656037ULL;	/* FNV offset basis */
+	__u64 fp = PT_REGS_FP(ctx), ret_addr = 0;
 	struct ms_stack *st;
-	__u64 h = 14695981039346656037ULL;	/* FNV-1a offset basis */
-	__u64 ret_addr = 0;
-	__u32 zero = 0;
-	long n;
+	__u32 zero = 0, nr = 1;
 
 	st = bpf_map_lookup_elem(&stack_scratch, &zero);
 	if (!st)
 		return 0;
-	n = bpf_get_stack(ctx, st->ips, sizeof(st->ips), BPF_F_USER_STACK);
-	if (n < 0) {
+	if (bpf_probe_read_user(&ret_addr, sizeof(ret_addr), (void *)sp) || !ret_addr) {
 		count(MS_C_STACK_ERRORS);
-		n = 0;
-	}
-	st->nr = n / sizeof(__u64);
-	if (bpf_probe_read_user(&ret_addr, sizeof(ret_addr), (void *)sp) == 0 && ret_addr) {
-		st->ips[0] = ret_addr;
-		if (st->nr == 0)
-			st->nr = 1;
-	}
-	if (st->nr == 0)
 		return 0;
-	st->flags = 0;
-
-	for (int i = 0; i < MS_MAX_FRAMES; i++) {
-		if (i >= st->nr)
-			break;
-		h ^= st->ips[i];
-		h *= 1099511628211ULL;		/* FNV prime */
-		h ^= h >> 29;
 	}
+	st->ips[0] = ret_addr;
+	h = hash_step(h, ret_addr);
+	for (int i = 1; i < MS_MAX_FRAMES; i++) {
+		struct {
+			__u64 fp;
+			__u64 ret;
+		} frame;
+
+		if (bpf_probe_read_user(&frame, sizeof(frame), (void *)fp) || !frame.ret)
+			break;
+		st->ips[i] = frame.ret;
+		h = hash_step(h, frame.ret);
+		nr++;
+		if (frame.fp <= fp)
+			break;	/* frames live at rising addresses: anything else is not a frame */
+		fp = frame.fp;
+	}
+	st->nr = nr;
+	st->flags = 0;
 	if (h == 0)
 		h = 1;
 
@@ -186,15 +194,19 @@ static __always_inline void block_add(void *map, __u32 tgid, __u64 addr, __u64 s
 {
 	struct ms_alloc_key key = { .tgid = tgid, .addr = addr };
 	struct ms_alloc_val val = { .size = size, .stack_id = stack_id };
+	long err;
 
-	/* An address handed out twice means we missed its free: settle the old one. */
-	block_del(map, tgid, addr);
-	if (bpf_map_update_elem(map, &key, &val, BPF_ANY)) {
+	err = bpf_map_update_elem(map, &key, &val, BPF_NOEXIST);
+	if (err == -17 /* EEXIST */) {
+		/* An address handed out twice means we missed its free: settle the old one. */
+		block_del(map, tgid, addr);
+		err = bpf_map_update_elem(map, &key, &val, BPF_NOEXIST);
+	}
+	if (err) {
 		count(MS_C_DROP_ALLOCS);
 		return;
 	}
 	stat_add(tgid, stack_id, size, 1, true);
-	count(MS_C_EVENTS);
 }
 
 /*
@@ -205,58 +217,62 @@ static __always_inline void block_add(void *map, __u32 tgid, __u64 addr, __u64 s
  * equal stack pointer than the pending outer call; a shallower one means the
  * pending record is stale (its return was never seen) and is replaced.
  */
+static __always_inline struct ms_pending *pending_get(bool create)
+{
+	return bpf_task_storage_get(&pending, bpf_get_current_task_btf(), 0,
+				    create ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
+}
+
 static __always_inline int call_enter(struct pt_regs *ctx, __u32 kind, __u64 size, __u64 arg)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	__u64 sp = PT_REGS_SP(ctx);
-	struct ms_pending *p, rec = {};
+	struct ms_pending *p = pending_get(true);
 
-	p = bpf_map_lookup_elem(&pending, &tid);
-	if (p) {
+	if (!p) {
+		count(MS_C_DROP_PENDING);
+		return 0;
+	}
+	if (p->kind) {
 		if (sp <= p->sp) {
 			count(MS_C_NESTED);
 			return 0;
 		}
 		count(MS_C_STALE_ENTRY);
 	}
-	rec.sp = sp;
-	rec.size = size;
-	rec.arg = arg;
-	rec.kind = kind;
-	if (kind != MS_K_MUNMAP)
-		rec.stack_id = stack_id_get(ctx, sp);
-	if (bpf_map_update_elem(&pending, &tid, &rec, BPF_ANY))
-		count(MS_C_DROP_PENDING);
+	p->sp = sp;
+	p->size = size;
+	p->arg = arg;
+	p->stack_id = kind != MS_K_MUNMAP ? stack_id_get(ctx, sp) : 0;
+	p->kind = kind;
 	return 0;
 }
 
 /*
  * Return of an allocator call: the pending record of this thread, if it belongs
  * to this very call (same kind, stack pointer one return address above the
- * entry's). Copies it out and deletes it.
+ * entry's). Copies it out and clears it.
  */
 static __always_inline bool call_exit(struct pt_regs *ctx, __u32 kind, struct ms_pending *out)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct ms_pending *p;
+	struct ms_pending *p = pending_get(false);
 
-	p = bpf_map_lookup_elem(&pending, &tid);
-	if (!p) {
+	if (!p || !p->kind) {
 		count(MS_C_NO_ENTRY);
 		return false;
 	}
 	if (p->kind != kind || PT_REGS_SP(ctx) != p->sp + 8)
 		return false;	/* the return of a nested call we skipped */
 	*out = *p;
-	bpf_map_delete_elem(&pending, &tid);
+	p->kind = 0;
 	return true;
 }
 
-static __always_inline bool in_call(__u32 tid, __u64 sp)
+/* Is this thread inside a probed call, deeper than or at sp? */
+static __always_inline bool in_call(__u64 sp)
 {
-	struct ms_pending *p = bpf_map_lookup_elem(&pending, &tid);
+	struct ms_pending *p = pending_get(false);
 
-	return p && sp <= p->sp;
+	return p && p->kind && sp <= p->sp;
 }
 
 #endif /* MS_ALLOC_BPF_H */

@@ -43,7 +43,7 @@ static __always_inline int free_enter(struct pt_regs *ctx, __u64 ptr)
 
 	if (!ptr)
 		return 0;
-	if (in_call((__u32)id, PT_REGS_SP(ctx))) {
+	if (in_call(PT_REGS_SP(ctx))) {
 		count(MS_C_NESTED);	/* realloc(p, 0) frees through free() */
 		return 0;
 	}
@@ -301,15 +301,13 @@ int BPF_PROG(exec_event, struct task_struct *p, pid_t old_pid, struct linux_binp
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(exit_event, struct task_struct *p, bool group_dead)
 {
-	__u32 tid = BPF_CORE_READ(p, pid);
 	__u32 tgid = BPF_CORE_READ(p, tgid);
 	__u32 flags = 0;
 	__s32 code;
 
 	if (!bpf_map_lookup_elem(&targets, &tgid))
 		return 0;
-	/* A thread that dies inside malloc never returns: forget its call. */
-	bpf_map_delete_elem(&pending, &tid);
+	/* A thread that dies inside malloc never returns: its task storage goes with it. */
 	if (!group_dead)
 		return 0;
 	code = BPF_CORE_READ(p, exit_code);

@@ -62,7 +62,7 @@ struct ms_stack {
 	__u64 ips[MS_MAX_FRAMES];
 };
 
-/* A call between its entry and its return probe, keyed by thread id. */
+/* A call between its entry and its return probe, in task storage; kind 0 = none. */
 struct ms_pending {
 	__u64 sp;		/* stack pointer at entry: identifies the call */
 	__u64 size;		/* requested bytes (0 for free-like calls) */
@@ -74,7 +74,6 @@ struct ms_pending {
 
 /* Counters in the per-CPU "counters" map; summed by user space. */
 enum ms_counter {
-	MS_C_EVENTS,		/* allocator calls accounted */
 	MS_C_NESTED,		/* calls made inside another allocator call (skipped) */
 	MS_C_FAILED,		/* calls that failed (nothing to account) */
 	MS_C_UNKNOWN_FREES,	/* frees of blocks allocated before tracing began */
@@ -82,7 +81,7 @@ enum ms_counter {
 	MS_C_DROP_STATS,	/* per-stack map full */
 	MS_C_DROP_STACKS,	/* stack map full */
 	MS_C_STACK_ERRORS,	/* no user stack could be taken */
-	MS_C_DROP_PENDING,	/* pending-call map full */
+	MS_C_DROP_PENDING,	/* no per-thread storage for a pending call */
 	MS_C_NO_ENTRY,		/* return probe with no matching entry */
 	MS_C_STALE_ENTRY,	/* entry record replaced before its return */
 	MS_C_LOST_EVENTS,	/* ring buffer full */

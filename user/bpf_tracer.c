@@ -51,7 +51,7 @@ static const struct probe_spec probe_specs[] = {
 
 #define NR_SPECS (sizeof(probe_specs) / sizeof(probe_specs[0]))
 #define MAX_LINKS (2 * NR_SPECS)
-#define MAX_CODE 512	/* bytes of a function decoded to place its probe */
+#define MAX_CODE 8192	/* bytes of a function decoded to place its probe (whole function) */
 
 /* Where to probe one libc file: computed once per (device, inode). */
 struct site {
@@ -95,7 +95,6 @@ void tracer_opts__default(struct tracer_opts *o)
 	o->max_allocs = 1 << 18;
 	o->max_stacks = 1 << 14;
 	o->max_mmaps = 1 << 13;
-	o->max_threads = 1 << 14;
 	o->ringbuf_bytes = 1 << 18;
 }
 
@@ -131,7 +130,6 @@ static void skel_configure(struct memslope_bpf *skel, const struct tracer_opts *
 	bpf_map__set_max_entries(skel->maps.stacks, o->max_stacks);
 	bpf_map__set_max_entries(skel->maps.stats, o->max_stacks * 4);
 	bpf_map__set_max_entries(skel->maps.mmaps, o->max_mmaps);
-	bpf_map__set_max_entries(skel->maps.pending, o->max_threads);
 	bpf_map__set_max_entries(skel->maps.events, pow2_at_least(o->ringbuf_bytes, 4096));
 }
 
@@ -305,7 +303,7 @@ static struct libc_plan *plan_get(struct tracer *t, const char *path, dev_t dev,
 	plan->ino = ino;
 	for (size_t i = 0; i < NR_SPECS; i++) {
 		const struct probe_spec *spec = &probe_specs[i];
-		uint8_t code[MAX_CODE];
+		static uint8_t code[MAX_CODE];
 		struct site *s = &plan->sites[plan->nsites];
 		uint64_t vaddr, size;
 		long len;

@@ -12,7 +12,6 @@ struct tracer_opts {
 	uint32_t max_allocs;	/* live blocks tracked at once (--max-allocs) */
 	uint32_t max_stacks;	/* distinct stacks (--max-stacks); per-(pid, stack) counters get 4x */
 	uint32_t max_mmaps;	/* live mmap regions */
-	uint32_t max_threads;	/* threads inside an allocator call at once */
 	uint32_t ringbuf_bytes;	/* lifecycle event ring buffer (--ringbuf-size) */
 	bool probe_only;	/* attach probes that return at once (benchmark floor) */
 	bool no_placement;	/* probe at the symbols, not at emulated instructions (benchmark) */

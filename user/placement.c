@@ -120,6 +120,8 @@ static unsigned int reg64(unsigned int r)
 		return X86_REG_R9;
 	case X86_REG_RSP: case X86_REG_ESP: case X86_REG_SP: case X86_REG_SPL:
 		return X86_REG_RSP;
+	case X86_REG_RBP: case X86_REG_EBP: case X86_REG_BP: case X86_REG_BPL:
+		return X86_REG_RBP;
 	}
 	return r;
 }
@@ -177,6 +179,8 @@ static const char *clobbers(csh h, const cs_insn *in, unsigned int arg_regs)
 
 		if (r == X86_REG_RSP)
 			return "rsp";
+		if (r == X86_REG_RBP)
+			return "rbp";	/* the tracer's frame-pointer walk starts from it */
 		for (size_t j = 0; j < sizeof(arg_regs_tab) / sizeof(arg_regs_tab[0]); j++)
 			if ((arg_regs & arg_regs_tab[j].bit) && r == arg_regs_tab[j].reg)
 				return arg_regs_tab[j].name;

@@ -27,8 +27,9 @@ struct probe_site {
  * Pick the first instruction of the entry block that the x86-64 uprobe code emulates
  * (push reg, jcc, jmp rel, call rel, nop), such that every instruction before it
  * runs straight through (no branch, call, ret, syscall), writes none of arg_regs and
- * does not touch rsp (so [rsp] is still the return address: uretprobes and the
- * direct-caller read stay valid), and no direct branch inside the function targets
+ * touches neither rsp nor rbp ([rsp] must still be the return address, for uretprobes
+ * and the direct-caller read, and rbp the caller's frame, where the stack walk
+ * starts), and no direct branch inside the function targets
  * any byte after the start up to the site (the probe must fire once per call).
  * Otherwise offset 0. code/len: the whole function's bytes, func_addr: its address.
  * Returns 0 (out filled, possibly with the fallback) or -EINVAL.

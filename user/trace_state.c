@@ -681,7 +681,8 @@ struct rpt *trace_state__report(struct trace_state *ts, int top, bool final)
 		fill_process(ts, p, &r->procs[--i], final && top < JSON_STACKS ? JSON_STACKS : top);
 	r->nprocs = n;
 
-	r->stats.events = ts->counters.c[MS_C_EVENTS];
+	for (size_t j = 0; j < ts->acc_cap; j++)
+		r->stats.events += ts->accs[j].v.allocs;	/* every accounted allocation */
 	r->stats.lost_events = ts->counters.c[MS_C_LOST_EVENTS];
 	r->stats.dropped_allocs = ts->counters.c[MS_C_DROP_ALLOCS] + ts->counters.c[MS_C_DROP_STATS] +
 				  ts->counters.c[MS_C_DROP_PENDING];

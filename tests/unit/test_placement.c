@@ -187,6 +187,8 @@ Test(placement, rsp_and_return_address_are_guarded)
 	ASSERT_SITE(choose("c810000055", 0), 0, 0, "enter");
 	/* lea rsp, [rsp - 8] */
 	ASSERT_SITE(choose("488d6424f855", 0), 0, 0, "lea rsp");
+	/* xor ebp, ebp: the frame-pointer walk starts from rbp, so it must be intact too */
+	ASSERT_SITE(choose("31ed55", 0), 0, 0, "xor ebp, ebp");
 }
 
 Test(placement, forward_jmp_as_site)
