@@ -114,6 +114,71 @@ struct ms_event {
 
 #define MS_EVF_OOM_KILLED	(1u << 0)	/* SIGKILL with signal->oom_mm set */
 
+/*
+ * CPython layout for the BPF frame walker, one per traced Python process (a per-process map
+ * keyed by tgid), filled by user space (user/python.c) for 3.9-3.13. Every *_off is a byte
+ * offset from the start of the named structure. Walk, per PYTHON.md:
+ *   tstate: the GIL holder (at runtime_addr + gil_holder_off, or interp + gil_holder_off with
+ *           MS_PYF_GIL_IN_INTERP) if it belongs to the current thread (see MS_PYF_PTHREAD_ID),
+ *           else interpreters (runtime_addr + runtime_interp_head_off, interp_next_off) ->
+ *           threads (interp_threads_head_off, tstate_next_off), bounded.
+ *   frame:  tstate + tstate_frame_off; with MS_PYF_CFRAME that is a _PyCFrame pointer and the
+ *           frame is at cframe + cframe_current_frame_off.
+ *   per frame: read frame_read_size bytes; code = *(u64 *)(frame + frame_code_off);
+ *           next = *(u64 *)(frame + frame_previous_off);
+ *           3.11+: instr = *(u64 *)(frame + frame_instr_off),
+ *                  lasti = (instr - (code + code_adaptive_off)) / 2 (code units, may be -1),
+ *                  skip the frame when *(u8 *)(frame + frame_owner_off) == MS_PY_OWNER_CSTACK
+ *                  and MS_PYF_CSTACK_SHIM is set;
+ *           <= 3.10 (MS_PYF_FRAME_OBJECT): lasti = *(s32 *)(frame + frame_instr_off) (3.10:
+ *                  code units, 3.9: bytes; user space knows from version).
+ * Offsets not used by a version are 0; check the flags, not the value.
+ */
+#define MS_PYF_FRAME_OBJECT	(1u << 0)	/* <= 3.10: PyFrameObject chain, frame_instr_off is s32 f_lasti */
+#define MS_PYF_CFRAME		(1u << 1)	/* 3.11, 3.12: tstate_frame_off leads to a _PyCFrame */
+#define MS_PYF_GIL_IN_INTERP	(1u << 2)	/* 3.12+: gil_holder_off is relative to the interpreter */
+#define MS_PYF_PTHREAD_ID	(1u << 3)	/* <= 3.10: no native_thread_id; match tstate thread_id
+						 * (pthread_self()) with task->thread.fsbase on x86-64 */
+#define MS_PYF_CSTACK_SHIM	(1u << 4)	/* 3.12+: frames owned by the C stack are shims: skip */
+#define MS_PYF_DEBUG_OFFSETS	(1u << 5)	/* 3.13+: values were read from _Py_DebugOffsets */
+
+#define MS_PY_OWNER_CSTACK	3		/* _PyInterpreterFrame.owner of a shim frame (3.12+) */
+
+struct ms_py_offsets {
+	__u64 runtime_addr;		/* &_PyRuntime in the process */
+	__u64 pycode_type_addr;		/* &PyCode_Type in the process (to validate code objects) */
+	__u32 version;			/* PY_VERSION_HEX (micro 0 when only the file name told) */
+	__u32 flags;			/* MS_PYF_* */
+	__u32 runtime_interp_head_off;	/* _PyRuntime.interpreters.head */
+	__u32 gil_holder_off;		/* <=3.11 _PyRuntime.gilstate.tstate_current; 3.12+ interp->_gil.last_holder */
+	__u32 interp_next_off;		/* PyInterpreterState.next */
+	__u32 interp_threads_head_off;	/* PyInterpreterState.tstate_head / threads.head */
+	__u32 tstate_next_off;		/* PyThreadState.next */
+	__u32 tstate_interp_off;	/* PyThreadState.interp */
+	__u32 tstate_native_tid_off;	/* PyThreadState.native_thread_id (3.11+; 0 before) */
+	__u32 tstate_thread_id_off;	/* PyThreadState.thread_id (pthread_self()) */
+	__u32 tstate_frame_off;		/* <=3.10 .frame; 3.11/3.12 .cframe; 3.13 .current_frame */
+	__u32 cframe_current_frame_off;	/* _PyCFrame.current_frame (with MS_PYF_CFRAME) */
+	__u32 frame_code_off;		/* f_code / f_executable */
+	__u32 frame_previous_off;	/* f_back / previous */
+	__u32 frame_instr_off;		/* 3.11+ prev_instr / instr_ptr (pointer); <=3.10 f_lasti (s32) */
+	__u32 frame_owner_off;		/* _PyInterpreterFrame.owner (u8; 3.11+) */
+	__u32 frame_read_size;		/* bytes of a frame covering every field above */
+	__u32 code_adaptive_off;	/* PyCodeObject.co_code_adaptive (3.11+) */
+	__u32 code_firsttraceable_off;	/* PyCodeObject._co_firsttraceable (int, 3.11+) */
+	__u32 code_firstlineno_off;	/* PyCodeObject.co_firstlineno (int) */
+	__u32 code_filename_off;	/* PyCodeObject.co_filename */
+	__u32 code_name_off;		/* PyCodeObject.co_name */
+	__u32 code_qualname_off;	/* PyCodeObject.co_qualname (3.11+; 0 before) */
+	__u32 code_linetable_off;	/* PyCodeObject.co_linetable (3.10+) / co_lnotab (<=3.9) */
+	__u32 unicode_state_off;	/* PyASCIIObject.state (kind bits 2-4, compact 5, ascii 6) */
+	__u32 unicode_length_off;	/* PyASCIIObject.length (code points) */
+	__u32 unicode_ascii_data_off;	/* data of a compact ASCII string: sizeof(PyASCIIObject) */
+	__u32 unicode_compact_data_off;	/* data of a compact non-ASCII string: sizeof(PyCompactUnicodeObject) */
+	__u32 bytes_size_off;		/* PyBytesObject.ob_size */
+	__u32 bytes_data_off;		/* PyBytesObject.ob_sval */
+};
+
 _Static_assert(sizeof(struct ms_alloc_key) == 16, "ms_alloc_key layout");
 _Static_assert(sizeof(struct ms_alloc_val) == 16, "ms_alloc_val layout");
 _Static_assert(sizeof(struct ms_stat_key) == 16, "ms_stat_key layout");
@@ -121,5 +186,7 @@ _Static_assert(sizeof(struct ms_stat_val) == 32, "ms_stat_val layout");
 _Static_assert(sizeof(struct ms_stack) == 8 + 8 * MS_MAX_FRAMES, "ms_stack layout");
 _Static_assert(sizeof(struct ms_pending) == 40, "ms_pending layout");
 _Static_assert(sizeof(struct ms_event) == 56, "ms_event layout");
+
+_Static_assert(sizeof(struct ms_py_offsets) == 136, "ms_py_offsets layout");
 
 #endif /* MEMSLOPE_H */
