@@ -247,7 +247,7 @@ static int alert_emit(struct alerter *a, double now, const char *event,
 	json_object_object_add(o, "top_stacks", arr);
 	json_object_object_add(o, "dump", alert_str(dump));
 
-	text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+	text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 	if (!text)
 		goto cleanup;
 	len = strlen(text);

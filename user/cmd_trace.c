@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "alert.h"
 #include "bpf_tracer.h"
 #include "commands.h"
 #include "growth.h"
@@ -36,6 +37,7 @@ static const char usage_text[] =
 "  -n, --top N              stacks shown per process (default 10)\n"
 "      --json FILE          write the final report as JSON, schema memslope.trace/1 (- = stdout)\n"
 "      --error-exitcode N   exit N if a traced process is flagged as leaking\n"
+"      --alerts FILE        growth alerts as JSON lines, schema memslope.alert/1 (- = stdout)\n"
 "      --growth-warn RATE   warning severity from this growth rate (default 1MB/h)\n"
 "      --growth-crit RATE   critical severity from this growth rate (default 5MB/h)\n"
 "      --dump-dir DIR       where OOM dumps go (default /var/lib/memslope/oom)\n"
@@ -67,6 +69,7 @@ enum {
 	OPT_RINGBUF,
 	OPT_PROBE_ONLY,
 	OPT_NO_PLACEMENT,
+	OPT_ALERTS,
 };
 
 static const struct option long_opts[] = {
@@ -84,6 +87,7 @@ static const struct option long_opts[] = {
 	{ "ringbuf-size", required_argument, NULL, OPT_RINGBUF },
 	{ "probe-only", no_argument, NULL, OPT_PROBE_ONLY },
 	{ "no-placement", no_argument, NULL, OPT_NO_PLACEMENT },
+	{ "alerts", required_argument, NULL, OPT_ALERTS },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
@@ -97,6 +101,7 @@ struct trace_args {
 	double interval;
 	int top;
 	const char *json;
+	const char *alerts;
 	int error_exitcode;	/* -1: not set */
 	const char *dump_dir;
 	bool quiet;
@@ -169,6 +174,9 @@ static int parse_args(int argc, char **argv, struct trace_args *a)
 			break;
 		case OPT_JSON:
 			a->json = optarg;
+			break;
+		case OPT_ALERTS:
+			a->alerts = optarg;
 			break;
 		case OPT_ERROR_EXITCODE:
 			if (parse_uint(optarg, 0, 255, &v))
@@ -344,6 +352,8 @@ int cmd_trace(int argc, char **argv)
 	struct trace_args a;
 	struct trace_state *ts = NULL;
 	struct tracer *tracer = NULL;
+	struct alerter *alerter = NULL;
+	int alerts_fd = -1;
 	struct child ch = { .pid = -1, .go_fd = -1, .err_fd = -1 };
 	struct sigaction sa = { .sa_handler = on_stop_signal };
 	double start, next_sample, end_at;
@@ -365,6 +375,16 @@ int cmd_trace(int argc, char **argv)
 	if (!ts) {
 		pr_err("out of memory");
 		return 1;
+	}
+	if (a.alerts) {
+		alerts_fd = strcmp(a.alerts, "-") ? open(a.alerts, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644)
+						  : dup(STDOUT_FILENO);
+		alerter = alerts_fd >= 0 ? alerter__new(alerts_fd, NULL) : NULL;
+		if (!alerter) {
+			pr_err("cannot write alerts to %s: %s", a.alerts, strerror(errno));
+			goto out;
+		}
+		trace_state__set_alerter(ts, alerter);
 	}
 	tracer = tracer__new(&a.topts, on_event, ts);
 	if (!tracer)
@@ -481,5 +501,8 @@ out:
 		waitpid(ch.pid, NULL, 0);
 	tracer__free(tracer);
 	trace_state__free(ts);
+	alerter__free(alerter);
+	if (alerts_fd >= 0)
+		close(alerts_fd);
 	return ret;
 }

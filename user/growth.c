@@ -658,7 +658,7 @@ static bool ga_linear(struct ga *g, size_t a, size_t b, double slope)
 {
 	size_t mid = a + (b - a) / 2, h, i, m = b - a;
 	size_t lo[2] = { a, mid }, hi[2] = { mid, b };
-	double *r = g->w, med, sd;
+	double *r = g->w, med, sd, jit;
 
 	for (i = 0; i < m; i++)
 		r[i] = g->v[a + i] - slope * (g->t[a + i] - g->t[a]);
@@ -666,7 +666,21 @@ static bool ga_linear(struct ga *g, size_t a, size_t b, double slope)
 	for (i = 0; i < m; i++)
 		r[i] = fabs(g->v[a + i] - slope * (g->t[a + i] - g->t[a]) - med);
 	sd = 1.4826 * ga_median(r, m);
-	if (sd > GA_LOF_MAX * g->sig_n)
+	/*
+	 * Sampling instants jitter (the sampler wakes a little late), so even an exact,
+	 * noise-free line scatters by slope * jitter around the fit: that is not
+	 * curvature. Measure the jitter as the robust sd of the sampling intervals.
+	 */
+	jit = 0;
+	if (m >= 3) {
+		for (i = 0; i + 1 < m; i++)
+			r[i] = g->t[a + i + 1] - g->t[a + i];
+		med = ga_median(r, m - 1);
+		for (i = 0; i + 1 < m; i++)
+			r[i] = fabs(g->t[a + i + 1] - g->t[a + i] - med);
+		jit = 1.4826 * ga_median(r, m - 1);
+	}
+	if (sd > GA_LOF_MAX * fmax(g->sig_n, fabs(slope) * jit))
 		return false;
 	/*
 	 * Variance ratio: around a line, differences over a quarter of the window scatter

@@ -421,6 +421,11 @@ static void json_process(int *err, struct json_object *arr, const struct rpt_pro
 	jset_exit(err, o, p->exited, p->exit_code, p->exit_signal, p->oom_killed);
 	jset_u64(err, o, "rss_bytes", p->rss_bytes);
 	jset_int(err, o, "heap_bytes", p->heap_bytes);
+	if (p->limit_bytes)
+		jset_u64(err, o, "limit_bytes", p->limit_bytes);
+	else
+		jset_null(err, o, "limit_bytes");
+	jset_str(err, o, "cgroup", p->cgroup);
 }
 
 static struct json_object *json_report(const struct rpt *r, int *err)

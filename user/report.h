@@ -55,6 +55,8 @@ struct rpt_process {
 	bool oom_killed;
 	uint64_t rss_bytes;	/* last sample */
 	int64_t heap_bytes;	/* last sample: live tracked bytes */
+	uint64_t limit_bytes;	/* memory limit it counts against (cgroup, else available); 0: unknown */
+	const char *cgroup;	/* memory cgroup with that limit; NULL: unknown or none */
 	struct rpt_point *series;
 	size_t npoints;
 	struct growth growth;

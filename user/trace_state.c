@@ -8,7 +8,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "alert.h"
 #include "bpf_tracer.h"
+#include "cgroup.h"
 #include "log.h"
 #include "symbolize.h"
 #include "trace_state.h"
@@ -28,6 +30,8 @@ struct proc {
 	double exec_since;	/* > 0: exec'd, libc not found yet */
 	uint64_t rss;
 	int64_t heap;
+	uint64_t limit;		/* memory limit (nearest limited cgroup, else available memory) */
+	char cgroup[256];	/* "" when the limit is not a cgroup's */
 	struct series *heap_series, *rss_series;
 	struct rpt_point *points;
 	size_t npoints;
@@ -51,6 +55,7 @@ struct trace_state {
 	double interval;
 	struct growth_cfg gcfg;
 	struct tracer *tracer;
+	struct alerter *alerter;	/* NULL: no alerts */
 	struct symbolizer *sym;
 	struct proc *procs;
 	struct acc *accs;	/* open addressing, capacity power of two */
@@ -71,6 +76,14 @@ static uint64_t now_s_mono(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &t);
 	return t.tv_sec;
+}
+
+static double wall_now(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_REALTIME, &t);
+	return t.tv_sec + t.tv_nsec / 1e9;
 }
 
 static double mono(void)
@@ -139,6 +152,11 @@ void trace_state__free(struct trace_state *ts)
 void trace_state__set_tracer(struct trace_state *ts, struct tracer *t)
 {
 	ts->tracer = t;
+}
+
+void trace_state__set_alerter(struct trace_state *ts, struct alerter *a)
+{
+	ts->alerter = a;
 }
 
 void trace_state__start(struct trace_state *ts, int target_pid, char **cmd)
@@ -310,6 +328,8 @@ void trace_state__event(struct trace_state *ts, const struct ms_event *e)
 		p->oom_killed = e->flags & MS_EVF_OOM_KILLED;
 		p->exec_since = 0;
 		tracer__remove(ts->tracer, p->pid);
+		if (ts->alerter)
+			alerter__forget(ts->alerter, p->pid);
 		if (ts->npurge == ts->purge_cap) {
 			int cap = ts->purge_cap ? ts->purge_cap * 2 : 16;
 			int *np = realloc(ts->purge, cap * sizeof(*np));
@@ -482,6 +502,8 @@ static void proc_push_point(struct proc *p, double t)
 	p->npoints++;
 }
 
+static void proc_alert(struct trace_state *ts, struct proc *p);
+
 void trace_state__sample(struct trace_state *ts, double t)
 {
 	struct sample_ctx sc = { .ts = ts, .t = t };
@@ -492,6 +514,8 @@ void trace_state__sample(struct trace_state *ts, double t)
 		if (p->exited)
 			continue;
 		p->rss = read_rss(p->pid);
+		if (cgroup__mem_limit(p->pid, "", &p->limit, p->cgroup, sizeof(p->cgroup)))
+			p->limit = 0;
 		symbolizer__snapshot(ts->sym, p->pid);	/* mappings change (dlopen); keep them for after exit */
 	}
 	tracer__for_each_stat(ts->tracer, on_stat, &sc);
@@ -518,12 +542,96 @@ void trace_state__sample(struct trace_state *ts, double t)
 		series__push(p->heap_series, t, (double)p->heap);
 		series__push(p->rss_series, t, (double)p->rss);
 		proc_push_point(p, t);
+		/* The exact live bytes are the clearest signal; RSS when allocations are not traced. */
 		growth__analyze(p->attached || p->heap ? p->heap_series : p->rss_series, &ts->gcfg, 0,
 				&p->growth);
+		/* Time to the limit counts from the process's RSS, whatever series grows. */
+		p->growth.eta_limit_s = -1;
+		if ((p->growth.verdict == GV_LEAK || p->growth.verdict == GV_GROWING) &&
+		    p->growth.slope_bps > 0 && p->limit > p->rss)
+			p->growth.eta_limit_s = (p->limit - p->rss) / p->growth.slope_bps;
+		if (ts->alerter && !p->exited)
+			proc_alert(ts, p);
 	}
 }
 
 /* --- reports -------------------------------------------------------------- */
+
+static void fill_frames(struct trace_state *ts, int pid, uint64_t stack_id, struct rpt_stack *rs);
+
+/* "f (a.c:3) <- g (b.c:9) <- ..." for alerts: the first few frames of a stack. */
+static void format_frames(const struct rpt_stack *rs, char *buf, size_t len)
+{
+	size_t off = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < rs->nframes && i < 6 && off < len; i++) {
+		const struct rpt_frame *f = &rs->frames[i];
+		const char *file = f->file ? strrchr(f->file, '/') : NULL;
+
+		file = file ? file + 1 : f->file;
+		if (file)
+			off += snprintf(buf + off, len - off, "%s%s (%s:%d)", i ? " <- " : "",
+					f->func ? f->func : "[unknown]", file, f->line);
+		else
+			off += snprintf(buf + off, len - off, "%s%s", i ? " <- " : "",
+					f->func ? f->func : "[unknown]");
+	}
+}
+
+static int cmp_acc_slope(const void *a, const void *b)
+{
+	const struct acc *x = *(const struct acc *const *)a, *y = *(const struct acc *const *)b;
+
+	return x->slope < y->slope ? 1 : x->slope > y->slope ? -1 : 0;
+}
+
+/* Feed the alerter with p's verdict and its fastest-growing stacks. */
+static void proc_alert(struct trace_state *ts, struct proc *p)
+{
+	struct alert_proc ap = {
+		.pid = p->pid, .comm = p->comm, .argv = p->argv,
+		.cgroup = p->cgroup[0] ? p->cgroup : NULL, .rss_bytes = p->rss, .limit_bytes = p->limit,
+	};
+	struct alert_stack as[3];
+	char text[3][512];
+	struct acc *top[3] = {};
+	size_t n = 0;
+
+	/* Only flagged processes need their stacks ranked; the rest costs one call. */
+	if (p->growth.verdict == GV_LEAK || p->growth.verdict == GV_GROWING) {
+		for (size_t i = 0; i < ts->acc_cap; i++) {
+			struct acc *a = &ts->accs[i];
+
+			if (!a->stack_id || a->tgid != (uint32_t)p->pid || !a->live ||
+			    series__len(a->live) < 3)
+				continue;
+			a->slope = growth__slope(a->live);
+			if (n < 3) {
+				top[n++] = a;
+				qsort(top, n, sizeof(top[0]), cmp_acc_slope);
+			} else if (a->slope > top[2]->slope) {
+				top[2] = a;
+				qsort(top, n, sizeof(top[0]), cmp_acc_slope);
+			}
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct rpt_stack rs = {};
+
+		if (top[i]->slope <= 0) {
+			n = i;
+			break;	/* only stacks that grow explain growth */
+		}
+		fill_frames(ts, p->pid, top[i]->stack_id, &rs);
+		format_frames(&rs, text[i], sizeof(text[i]));
+		free(rs.frames);
+		as[i].live_bytes = top[i]->v.live_bytes;
+		as[i].slope_bps = top[i]->slope;
+		as[i].frames = text[i];
+	}
+	alerter__feed(ts->alerter, wall_now(), &ap, &p->growth, as, n);
+}
 
 static int cmp_acc_live(const void *a, const void *b)
 {
@@ -599,6 +707,8 @@ static void fill_process(struct trace_state *ts, struct proc *p, struct rpt_proc
 	rp->oom_killed = p->oom_killed;
 	rp->rss_bytes = p->rss;
 	rp->heap_bytes = p->heap;
+	rp->limit_bytes = p->limit;
+	rp->cgroup = p->cgroup[0] ? p->cgroup : NULL;
 	rp->growth = p->growth;
 	rp->series = calloc(p->npoints ? p->npoints : 1, sizeof(*rp->series));
 	if (rp->series) {

@@ -16,6 +16,9 @@ struct trace_state;
 struct trace_state *trace_state__new(double interval_s, const struct growth_cfg *cfg);
 void trace_state__free(struct trace_state *ts);	/* accepts NULL */
 void trace_state__set_tracer(struct trace_state *ts, struct tracer *t);
+/* Growth alerts of every traced process go to a (NULL: none). */
+struct alerter;
+void trace_state__set_alerter(struct trace_state *ts, struct alerter *a);
 
 /* The trace begins now: its target and the command line (NULL with -p). */
 void trace_state__start(struct trace_state *ts, int target_pid, char **cmd);
