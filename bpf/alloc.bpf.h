@@ -95,28 +95,22 @@ static __always_inline __u64 hash_step(__u64 h, __u64 v)
 }
 
 /*
- * Stack id of the current user stack, walked by frame pointers. At an entry
- * probe rbp still belongs to the caller, so its frame gives the caller's
- * caller: the direct caller is read from [sp] (placement guarantees that sp
- * and rbp are untouched at the probe). Our own walk costs less than
- * bpf_get_stack()'s perf callchain machinery and hashes as it goes.
+ * Stack id of a user stack whose innermost frame is first, walked from the frame
+ * pointer fp. The frames are hashed as they are read (the id) and stored once
+ * per id. Our own walk costs less than bpf_get_stack()'s perf callchain
+ * machinery.
  */
-static __always_inline __u64 stack_id_get(struct pt_regs *ctx, __u64 sp)
+static __always_inline __u64 stack_id_walk(__u64 first, __u64 fp, __u32 flags)
 {
-	__u64 h = 14695981039346656037ULL;	/* FNV offset basis */
-	__u64 fp = PT_REGS_FP(ctx), ret_addr = 0;
+	__u64 h = 14695981039346656037ULL ^ flags;	/* FNV offset basis */
 	struct ms_stack *st;
 	__u32 zero = 0, nr = 1;
 
 	st = bpf_map_lookup_elem(&stack_scratch, &zero);
 	if (!st)
 		return 0;
-	if (bpf_probe_read_user(&ret_addr, sizeof(ret_addr), (void *)sp) || !ret_addr) {
-		count(MS_C_STACK_ERRORS);
-		return 0;
-	}
-	st->ips[0] = ret_addr;
-	h = hash_step(h, ret_addr);
+	st->ips[0] = first;
+	h = hash_step(h, first);
 	for (int i = 1; i < MS_MAX_FRAMES; i++) {
 		struct {
 			__u64 fp;
@@ -133,7 +127,7 @@ static __always_inline __u64 stack_id_get(struct pt_regs *ctx, __u64 sp)
 		fp = frame.fp;
 	}
 	st->nr = nr;
-	st->flags = 0;
+	st->flags = flags;
 	if (h == 0)
 		h = 1;
 
@@ -146,6 +140,28 @@ static __always_inline __u64 stack_id_get(struct pt_regs *ctx, __u64 sp)
 		}
 	}
 	return h;
+}
+
+/*
+ * Stack id at an allocator's entry probe. rbp still belongs to the caller, so
+ * its frame gives the caller's caller: the direct caller is read from [sp]
+ * (placement guarantees that sp and rbp are untouched at the probe).
+ */
+static __always_inline __u64 stack_id_get(struct pt_regs *ctx, __u64 sp)
+{
+	__u64 ret_addr = 0;
+
+	if (bpf_probe_read_user(&ret_addr, sizeof(ret_addr), (void *)sp) || !ret_addr) {
+		count(MS_C_STACK_ERRORS);
+		return 0;
+	}
+	return stack_id_walk(ret_addr, PT_REGS_FP(ctx), 0);
+}
+
+/* Stack id of user registers stopped anywhere: frame 0 is the instruction pointer itself. */
+static __always_inline __u64 stack_id_get_at(__u64 ip, __u64 fp)
+{
+	return stack_id_walk(ip, fp, MS_STACK_F_IP0);
 }
 
 /* Add delta bytes / allocs to (tgid, stack); new=1 also counts an allocation. */

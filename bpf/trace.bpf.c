@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* trace.bpf.c - exact tracing: libc allocator uprobes and process lifecycle of traced processes */
 #include "alloc.bpf.h"
+#include "oom.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -302,18 +303,55 @@ SEC("tp_btf/sched_process_exit")
 int BPF_PROG(exit_event, struct task_struct *p, bool group_dead)
 {
 	__u32 tgid = BPF_CORE_READ(p, tgid);
+	bool target = bpf_map_lookup_elem(&targets, &tgid);
+	struct mm_struct *mm;
+	struct ms_event *e;
 	__u32 flags = 0;
 	__s32 code;
 
-	if (!bpf_map_lookup_elem(&targets, &tgid))
-		return 0;
-	/* A thread that dies inside malloc never returns: its task storage goes with it. */
-	if (!group_dead)
-		return 0;
 	code = BPF_CORE_READ(p, exit_code);
 	if ((code & 0x7f) == 9 /* SIGKILL */ && BPF_CORE_READ(p, signal, oom_mm))
 		flags |= MS_EVF_OOM_KILLED;
-	emit(MS_EV_EXIT, p, 0, code, flags);
-	bpf_map_delete_elem(&targets, &tgid);
+	/* A thread that dies inside malloc never returns: its task storage goes with it. */
+	if (!group_dead || (!target && !flags))
+		return 0;
+
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count(MS_C_LOST_EVENTS);
+		return 0;
+	}
+	__builtin_memset(e, 0, sizeof(*e));
+	e->type = MS_EV_EXIT;
+	e->pid = tgid;
+	e->exit_code = code;
+	e->ts_ns = bpf_ktime_get_ns();
+	e->flags = flags;
+	BPF_CORE_READ_STR_INTO(&e->comm, p, comm);
+	mm = BPF_CORE_READ(p, mm);
+	if (mm)
+		e->maxrss_pages = BPF_CORE_READ(mm, hiwater_rss);
+	/*
+	 * An OOM victim runs again only to die: current is the victim and its user
+	 * registers are those it was stopped at. Keep that stack (ours to take: the
+	 * mm is not released before this tracepoint).
+	 */
+	if ((flags & MS_EVF_OOM_KILLED) && p == bpf_get_current_task_btf()) {
+		struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(p);
+
+		if (regs)
+			e->stack_id = stack_id_get_at(BPF_CORE_READ(regs, ip), BPF_CORE_READ(regs, bp));
+	}
+	bpf_ringbuf_submit(e, 0);
+	if (target)
+		bpf_map_delete_elem(&targets, &tgid);
+	return 0;
+}
+
+/* The OOM killer chose a victim (kernel 5.x+ signature: the task and its uid). */
+SEC("tp_btf/mark_victim")
+int BPF_PROG(oom_mark_victim, struct task_struct *victim, uid_t uid)
+{
+	oom_victim(ctx, victim, uid);
 	return 0;
 }

@@ -13,6 +13,9 @@
 
 #define MS_MAX_FRAMES	64	/* native frames kept per stack (innermost first) */
 #define MS_COMM_LEN	16
+#define MS_OOM_KSTACK	24	/* kernel frames kept at an OOM kill (to tell memcg from global) */
+#define MS_CG_DEPTH	8	/* memory cgroup path components kept, leaf first */
+#define MS_CG_NAME	48	/* bytes per component */
 
 /* Which allocator entry point a pending call belongs to. */
 enum ms_kind {
@@ -56,9 +59,11 @@ struct ms_stat_val {
 };
 
 /* Frames of one stack, stored once per stack id (a hash of the frames). */
+#define MS_STACK_F_IP0	(1u << 0)	/* ips[0] is an instruction pointer, not a return address */
+
 struct ms_stack {
 	__u32 nr;
-	__u32 flags;
+	__u32 flags;		/* MS_STACK_F_* */
 	__u64 ips[MS_MAX_FRAMES];
 };
 
@@ -98,6 +103,7 @@ enum ms_event_type {
 	MS_EV_FORK = 1,		/* pid = child tgid, ppid = parent tgid */
 	MS_EV_EXEC = 2,		/* pid = tgid that exec'd */
 	MS_EV_EXIT = 3,		/* pid = tgid whose last thread exited */
+	MS_EV_OOM = 4,		/* struct ms_oom_event: the OOM killer chose a victim */
 };
 
 struct ms_event {
@@ -106,10 +112,39 @@ struct ms_event {
 	__u32 ppid;
 	__s32 exit_code;	/* MS_EV_EXIT: wait status as the parent sees it */
 	__u64 ts_ns;		/* bpf_ktime_get_ns() */
-	__u64 maxrss_pages;	/* MS_EV_EXIT: peak RSS (signal->maxrss, pages) */
+	__u64 maxrss_pages;	/* MS_EV_EXIT: peak RSS (mm hiwater, pages) */
+	__u64 stack_id;		/* MS_EV_EXIT of an OOM victim: its user stack at death (0: none) */
 	__u32 flags;		/* MS_EVF_* */
 	__u32 pad;
 	char comm[MS_COMM_LEN];
+};
+
+/* The OOM killer's choice, from tp_btf/mark_victim: the victim, the trigger, the memcg. */
+struct ms_oom_event {
+	__u32 type;		/* MS_EV_OOM */
+	__u32 pid;		/* victim tgid */
+	__u32 tid;		/* victim thread */
+	__u32 uid;
+	__u32 trigger_pid;	/* current: whose allocation ran out (may be another process) */
+	__s32 oom_score_adj;
+	__u64 ts_ns;
+	__u64 total_vm_pages;
+	__s64 rss_anon_pages;	/* approximate (per-CPU counters not folded in) */
+	__s64 rss_file_pages;
+	__s64 rss_shmem_pages;
+	__u64 pgtables_bytes;
+	__u64 memcg_id;		/* kernfs id (= inode) of the victim's memory cgroup directory */
+	__u64 memcg_limit_pages;
+	__u64 memcg_usage_pages;
+	__u64 memcg_failcnt;
+	__u64 memcg_oom_events;
+	__u64 memcg_oom_kills;
+	__u32 nkstack;		/* kernel frames in kstack */
+	__u32 cg_depth;		/* components in cg_path */
+	__u64 kstack[MS_OOM_KSTACK];
+	char comm[MS_COMM_LEN];
+	char trigger_comm[MS_COMM_LEN];
+	char cg_path[MS_CG_DEPTH][MS_CG_NAME];	/* leaf first, up to the hierarchy's root */
 };
 
 #define MS_EVF_OOM_KILLED	(1u << 0)	/* SIGKILL with signal->oom_mm set */
@@ -185,7 +220,9 @@ _Static_assert(sizeof(struct ms_stat_key) == 16, "ms_stat_key layout");
 _Static_assert(sizeof(struct ms_stat_val) == 32, "ms_stat_val layout");
 _Static_assert(sizeof(struct ms_stack) == 8 + 8 * MS_MAX_FRAMES, "ms_stack layout");
 _Static_assert(sizeof(struct ms_pending) == 40, "ms_pending layout");
-_Static_assert(sizeof(struct ms_event) == 56, "ms_event layout");
+_Static_assert(sizeof(struct ms_event) == 64, "ms_event layout");
+_Static_assert(sizeof(struct ms_oom_event) == 128 + 8 * MS_OOM_KSTACK + 2 * MS_COMM_LEN +
+	       MS_CG_DEPTH * MS_CG_NAME, "ms_oom_event layout");
 
 _Static_assert(sizeof(struct ms_py_offsets) == 136, "ms_py_offsets layout");
 

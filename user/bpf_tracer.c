@@ -137,7 +137,11 @@ static int on_event(void *ctx, void *data, size_t size)
 {
 	struct tracer *t = ctx;
 
-	if (size < sizeof(struct ms_event))
+	const struct ms_event *e = data;
+
+	/* every record starts with its type; check the size the type promises */
+	if (size < sizeof(__u32) ||
+	    size < (e->type == MS_EV_OOM ? sizeof(struct ms_oom_event) : sizeof(struct ms_event)))
 		return 0;
 	t->fn(t->fn_ctx, data);
 	return 0;

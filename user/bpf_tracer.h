@@ -21,7 +21,11 @@ void tracer_opts__default(struct tracer_opts *o);
 
 struct tracer;
 
-/* Called from tracer__poll() for every lifecycle event of a traced process tree. */
+/*
+ * Called from tracer__poll() for every lifecycle event of a traced process tree and
+ * every OOM kill on the host: e->type tells which record it is (MS_EV_OOM: a
+ * struct ms_oom_event).
+ */
 typedef void (*tracer_event_fn)(void *ctx, const struct ms_event *e);
 
 /*

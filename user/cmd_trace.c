@@ -19,6 +19,7 @@
 #include "growth.h"
 #include "log.h"
 #include "report.h"
+#include "report_read.h"
 #include "symbolize.h"
 #include "trace_state.h"
 #include "units.h"
@@ -36,6 +37,9 @@ static const char usage_text[] =
 "  -i, --interval SECONDS   sampling interval (default 1)\n"
 "  -n, --top N              stacks shown per process (default 10)\n"
 "      --json FILE          write the final report as JSON, schema memslope.trace/1 (- = stdout)\n"
+"      --pprof FILE         ... as a gzip-compressed pprof heap profile (go tool pprof)\n"
+"      --folded FILE        ... as folded stacks of live bytes (flamegraph.pl, speedscope)\n"
+"      --html FILE          ... as one self-contained HTML page (flame graph, growth charts)\n"
 "      --error-exitcode N   exit N if a traced process is flagged as leaking\n"
 "      --alerts FILE        growth alerts as JSON lines, schema memslope.alert/1 (- = stdout)\n"
 "      --growth-warn RATE   warning severity from this growth rate (default 1MB/h)\n"
@@ -60,6 +64,9 @@ static const char usage_text[] =
 
 enum {
 	OPT_JSON = 256,
+	OPT_PPROF,
+	OPT_FOLDED,
+	OPT_HTML,
 	OPT_ERROR_EXITCODE,
 	OPT_GROWTH_WARN,
 	OPT_GROWTH_CRIT,
@@ -78,6 +85,9 @@ static const struct option long_opts[] = {
 	{ "interval", required_argument, NULL, 'i' },
 	{ "top", required_argument, NULL, 'n' },
 	{ "json", required_argument, NULL, OPT_JSON },
+	{ "pprof", required_argument, NULL, OPT_PPROF },
+	{ "folded", required_argument, NULL, OPT_FOLDED },
+	{ "html", required_argument, NULL, OPT_HTML },
 	{ "error-exitcode", required_argument, NULL, OPT_ERROR_EXITCODE },
 	{ "growth-warn", required_argument, NULL, OPT_GROWTH_WARN },
 	{ "growth-crit", required_argument, NULL, OPT_GROWTH_CRIT },
@@ -101,6 +111,7 @@ struct trace_args {
 	double interval;
 	int top;
 	const char *json;
+	const char *pprof, *folded, *html;	/* other report formats; NULL: not asked */
 	const char *alerts;
 	int error_exitcode;	/* -1: not set */
 	const char *dump_dir;
@@ -147,7 +158,7 @@ static int parse_args(int argc, char **argv, struct trace_args *a)
 	a->interval = 1;
 	a->top = 10;
 	a->error_exitcode = -1;
-	a->dump_dir = "/var/lib/memslope/oom";
+	a->dump_dir = NULL;	/* $MEMSLOPE_DUMP_DIR, else /var/lib/memslope/oom */
 	growth_cfg__default(&a->gcfg);
 	tracer_opts__default(&a->topts);
 
@@ -174,6 +185,15 @@ static int parse_args(int argc, char **argv, struct trace_args *a)
 			break;
 		case OPT_JSON:
 			a->json = optarg;
+			break;
+		case OPT_PPROF:
+			a->pprof = optarg;
+			break;
+		case OPT_FOLDED:
+			a->folded = optarg;
+			break;
+		case OPT_HTML:
+			a->html = optarg;
 			break;
 		case OPT_ALERTS:
 			a->alerts = optarg;
@@ -347,6 +367,32 @@ static int write_json(const struct rpt *r, const char *path)
 	return err;
 }
 
+/* --pprof, --folded, --html: each file written whole or not at all */
+static int save_other_formats(const struct rpt *r, const struct trace_args *a)
+{
+	const struct {
+		const char *path;
+		enum report_format fmt;
+	} outs[] = {
+		{ a->pprof, REPORT_FMT_PPROF },
+		{ a->folded, REPORT_FMT_FOLDED },
+		{ a->html, REPORT_FMT_HTML },
+	};
+	int ret = 0, err;
+	size_t i;
+
+	for (i = 0; i < sizeof(outs) / sizeof(outs[0]); i++) {
+		if (!outs[i].path)
+			continue;
+		err = report__save(r, NULL, outs[i].fmt, outs[i].path);
+		if (err) {
+			pr_err("cannot write %s: %s", outs[i].path, strerror(-err));
+			ret = err;
+		}
+	}
+	return ret;
+}
+
 int cmd_trace(int argc, char **argv)
 {
 	struct trace_args a;
@@ -390,6 +436,7 @@ int cmd_trace(int argc, char **argv)
 	if (!tracer)
 		goto out;
 	trace_state__set_tracer(ts, tracer);
+	trace_state__set_dump_dir(ts, a.dump_dir);
 
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
@@ -473,6 +520,8 @@ int cmd_trace(int argc, char **argv)
 				fputs("\n", out);
 			report__print_text(r, out, a.top, true);
 			if (a.json && write_json(r, a.json))
+				ret = 1;
+			if (save_other_formats(r, &a))
 				ret = 1;
 			trace_state__report_free(r);
 		}

@@ -2,6 +2,7 @@
 /* trace_state.c - traced processes, their memory series, per-stack counters, and the reports built from them */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -12,6 +13,7 @@
 #include "bpf_tracer.h"
 #include "cgroup.h"
 #include "log.h"
+#include "oomdump.h"
 #include "symbolize.h"
 #include "trace_state.h"
 
@@ -37,6 +39,13 @@ struct proc {
 	size_t npoints;
 	double point_step;	/* keep one point per point_step seconds after decimation */
 	struct growth growth;
+	/* OOM kill: what the killer saw, then the dump written from it */
+	bool oom_seen, dump_due;
+	double oom_at;		/* mono() when the OOM event arrived */
+	struct ms_oom_event oom;
+	uint64_t maxrss_pages;
+	uint64_t last_stack_id;	/* the victim's own stack at death */
+	char *dump_path;
 	struct proc *next;
 };
 
@@ -65,6 +74,7 @@ struct trace_state {
 	time_t started_at;
 	double last_t;
 	struct ms_counters counters;
+	const char *dump_dir;	/* where OOM dumps go */
 	int *purge;		/* exited pids whose map entries go at the next sample */
 	int npurge, purge_cap;
 	int live_lines;		/* lines drawn by the last live table (tty redraw) */
@@ -124,6 +134,7 @@ static void argv_free(char **argv)
 
 static void proc_free(struct proc *p)
 {
+	free(p->dump_path);
 	argv_free(p->argv);
 	series__free(p->heap_series);
 	series__free(p->rss_series);
@@ -157,6 +168,11 @@ void trace_state__set_tracer(struct trace_state *ts, struct tracer *t)
 void trace_state__set_alerter(struct trace_state *ts, struct alerter *a)
 {
 	ts->alerter = a;
+}
+
+void trace_state__set_dump_dir(struct trace_state *ts, const char *dir)
+{
+	ts->dump_dir = dir;
 }
 
 void trace_state__start(struct trace_state *ts, int target_pid, char **cmd)
@@ -318,6 +334,16 @@ void trace_state__event(struct trace_state *ts, const struct ms_event *e)
 		p->exec_since = mono();
 		pr_debug("exec: %u (%s)", e->pid, p->comm);
 		break;
+	case MS_EV_OOM:
+		p = proc_find(ts, e->pid);
+		if (!p)
+			break;	/* not ours: the daemon cares, a trace does not */
+		memcpy(&p->oom, e, sizeof(p->oom));
+		p->oom_seen = true;
+		p->oom_at = mono();
+		pr_info("OOM kill: pid %d (%.16s), triggered by pid %u (%.16s)", p->pid, p->oom.comm,
+			p->oom.trigger_pid, p->oom.trigger_comm);
+		break;
 	case MS_EV_EXIT:
 		p = proc_find(ts, e->pid);
 		if (!p || p->exited)
@@ -326,6 +352,11 @@ void trace_state__event(struct trace_state *ts, const struct ms_event *e)
 		if (!p->reaped)
 			p->status = e->exit_code;
 		p->oom_killed = e->flags & MS_EVF_OOM_KILLED;
+		p->maxrss_pages = e->maxrss_pages;
+		if (p->oom_killed) {
+			p->last_stack_id = e->stack_id;
+			p->dump_due = true;	/* written after the next read of its counters */
+		}
 		p->exec_since = 0;
 		tracer__remove(ts->tracer, p->pid);
 		if (ts->alerter)
@@ -349,6 +380,10 @@ void trace_state__tick(struct trace_state *ts)
 {
 	for (struct proc *p = ts->procs; p; p = p->next) {
 		int err;
+
+		/* a victim whose exit we never saw (lost event): dump what we have */
+		if (p->oom_seen && !p->dump_path && !p->dump_due && mono() - p->oom_at > 2.0)
+			p->dump_due = true;
 
 		if (p->exec_since <= 0 || p->exited)
 			continue;
@@ -503,6 +538,7 @@ static void proc_push_point(struct proc *p, double t)
 }
 
 static void proc_alert(struct trace_state *ts, struct proc *p);
+static void proc_dump(struct trace_state *ts, struct proc *p);
 
 void trace_state__sample(struct trace_state *ts, double t)
 {
@@ -553,6 +589,9 @@ void trace_state__sample(struct trace_state *ts, double t)
 		if (ts->alerter && !p->exited)
 			proc_alert(ts, p);
 	}
+	for (p = ts->procs; p; p = p->next)
+		if (p->dump_due && !p->dump_path)
+			proc_dump(ts, p);
 }
 
 /* --- reports -------------------------------------------------------------- */
@@ -672,13 +711,14 @@ static void fill_frames(struct trace_state *ts, int pid, uint64_t stack_id, stru
 		return;
 	for (uint32_t i = 0; i < st.nr; i++) {
 		struct rpt_frame *f = &rs->frames[rs->nframes];
+		/* A return address is looked up at the call before it; an ip is exact. */
+		unsigned int back = i == 0 && (st.flags & MS_STACK_F_IP0) ? 0 : 1;
 		struct sym_frame sf;
 
-		/* Every frame is a return address: look up the call instruction before it. */
-		symbolizer__symbolize(ts->sym, pid, st.ips[i] - 1, &sf);
+		symbolizer__symbolize(ts->sym, pid, st.ips[i] - back, &sf);
 		f->addr = st.ips[i];
 		f->func = sf.func;
-		f->func_off = sf.func ? sf.func_off + 1 : 0;
+		f->func_off = sf.func ? sf.func_off + back : 0;
 		f->build_id = sf.build_id;
 		f->module = sf.module;
 		f->file = sf.file;
@@ -791,6 +831,18 @@ struct rpt *trace_state__report(struct trace_state *ts, int top, bool final)
 		fill_process(ts, p, &r->procs[--i], final && top < JSON_STACKS ? JSON_STACKS : top);
 	r->nprocs = n;
 
+	r->oom_kills = calloc(n ? n : 1, sizeof(*r->oom_kills));
+	for (p = ts->procs; p && r->oom_kills; p = p->next) {
+		struct rpt_oom_kill *k;
+
+		if (!p->oom_killed && !p->oom_seen)
+			continue;
+		k = &r->oom_kills[r->noom_kills++];
+		k->pid = p->pid;
+		memcpy(k->comm, p->comm, sizeof(k->comm));
+		k->dump = p->dump_path && p->dump_path[0] ? p->dump_path : NULL;
+	}
+
 	for (size_t j = 0; j < ts->acc_cap; j++)
 		r->stats.events += ts->accs[j].v.allocs;	/* every accounted allocation */
 	r->stats.lost_events = ts->counters.c[MS_C_LOST_EVENTS];
@@ -815,6 +867,7 @@ void trace_state__report_free(struct rpt *r)
 	}
 	argv_free(r->target_argv);
 	free(r->procs);
+	free(r->oom_kills);
 	free(r);
 }
 
@@ -850,4 +903,150 @@ bool trace_state__any_leak(const struct trace_state *ts)
 		    (p->growth.verdict == GV_GROWING && p->growth.severity == GS_CRITICAL))
 			return true;
 	return false;
+}
+
+/* --- OOM dumps ------------------------------------------------------------- */
+
+/*
+ * [start, end) of mem_cgroup_out_of_memory in the kernel: on the killer's stack it
+ * means a memory cgroup ran out, not the host. 0 when /proc/kallsyms hides addresses.
+ */
+static void memcg_oom_range(uint64_t *start, uint64_t *end)
+{
+	static uint64_t s, e;
+	static bool done;
+	char line[256], name[128];
+	unsigned long long addr;
+	char type;
+	FILE *f;
+
+	if (!done) {
+		done = true;
+		f = fopen("/proc/kallsyms", "re");
+		while (f && fgets(line, sizeof(line), f)) {
+			if (sscanf(line, "%llx %c %127s", &addr, &type, name) != 3)
+				continue;
+			if (s && !e && addr > s) {
+				e = addr;	/* kallsyms is sorted: the next symbol ends it */
+				break;
+			}
+			if (!strcmp(name, "mem_cgroup_out_of_memory"))
+				s = addr;
+		}
+		if (f)
+			fclose(f);
+	}
+	*start = s;
+	*end = e;
+}
+
+static enum oom_constraint oom_constraint(const struct ms_oom_event *o)
+{
+	uint64_t s, e;
+
+	memcg_oom_range(&s, &e);
+	if (s && e) {
+		for (uint32_t i = 0; i < o->nkstack && i < MS_OOM_KSTACK; i++)
+			if (o->kstack[i] >= s && o->kstack[i] < e)
+				return OOM_CONSTRAINT_MEMCG;
+		return o->nkstack ? OOM_CONSTRAINT_GLOBAL : OOM_CONSTRAINT_UNKNOWN;
+	}
+	/* no kernel symbols: a limited memcg at its limit is the likely culprit */
+	if (o->memcg_limit_pages < (1ULL << 40) && o->memcg_usage_pages + 32 >= o->memcg_limit_pages)
+		return OOM_CONSTRAINT_MEMCG;
+	return OOM_CONSTRAINT_UNKNOWN;
+}
+
+static void proc_dump(struct trace_state *ts, struct proc *p)
+{
+	const struct ms_oom_event *o = &p->oom;
+	long page = sysconf(_SC_PAGESIZE);
+	struct rpt_process rp = {};
+	struct rpt_stack last = {};
+	char cg[MS_CG_DEPTH * (MS_CG_NAME + 1) + 2] = "";
+	char path[4096];
+	struct oom_dump d;
+	struct timespec now_rt, now_mono;
+	int err;
+
+	p->dump_due = false;
+	oomdump__init(&d);
+	fill_process(ts, p, &rp, 10);
+	d.series = rp.series;
+	d.npoints = rp.npoints;
+	d.growth = p->growth;
+	d.stacks = rp.stacks;
+	d.nstacks = rp.nstacks;
+
+	d.victim.pid = p->pid;
+	memcpy(d.victim.comm, p->comm, sizeof(d.victim.comm));
+	d.victim.argv = p->argv;
+	d.exit.known = p->exited;
+	d.exit.signal = p->exited && WIFSIGNALED(p->status) ? WTERMSIG(p->status) : 0;
+	d.exit.code = p->exited && !d.exit.signal ? WEXITSTATUS(p->status) : 0;
+	d.exit.oom_killed = p->oom_killed;
+	if (p->maxrss_pages)
+		d.victim.peak_rss_bytes = p->maxrss_pages * page;
+	if (p->last_stack_id) {
+		fill_frames(ts, p->pid, p->last_stack_id, &last);
+		d.last_stack = last.frames;
+		d.nlast = last.nframes;
+	}
+
+	if (p->oom_seen) {
+		clock_gettime(CLOCK_REALTIME, &now_rt);
+		clock_gettime(CLOCK_MONOTONIC, &now_mono);
+		d.mono_ns = o->ts_ns;
+		d.time_ns = (int64_t)now_rt.tv_sec * 1000000000LL + now_rt.tv_nsec -
+			    ((int64_t)now_mono.tv_sec * 1000000000LL + now_mono.tv_nsec - (int64_t)o->ts_ns);
+		d.victim.tid = o->tid;
+		d.victim.uid = o->uid;
+		d.victim.oom_score_adj = o->oom_score_adj;
+		d.victim.total_vm_bytes = o->total_vm_pages * page;
+		d.victim.anon_rss_bytes = o->rss_anon_pages > 0 ? o->rss_anon_pages * page : 0;
+		d.victim.file_rss_bytes = o->rss_file_pages > 0 ? o->rss_file_pages * page : 0;
+		d.victim.shmem_rss_bytes = o->rss_shmem_pages > 0 ? o->rss_shmem_pages * page : 0;
+		d.victim.pgtables_bytes = o->pgtables_bytes;
+		d.trigger.pid = o->trigger_pid;
+		memcpy(d.trigger.comm, o->trigger_comm, sizeof(d.trigger.comm));
+		d.constraint = oom_constraint(o);
+		/* the path, root first, from the leaf-first components */
+		for (int i = (int)o->cg_depth - 1; i >= 0 && i < MS_CG_DEPTH; i--) {
+			size_t off = strlen(cg);
+
+			snprintf(cg + off, sizeof(cg) - off, "/%.*s", MS_CG_NAME, o->cg_path[i]);
+		}
+		d.memcg.path = cg[0] ? cg : "/";
+		d.memcg.version = access("/sys/fs/cgroup/memory/memory.limit_in_bytes", F_OK) == 0 ? 1 : 2;
+		if (o->memcg_limit_pages < (1ULL << 40))	/* else: PAGE_COUNTER_MAX, unlimited */
+			d.memcg.limit_bytes = o->memcg_limit_pages * page;
+		d.memcg.usage_bytes = o->memcg_usage_pages * page;
+		d.memcg.failcnt = o->memcg_failcnt;
+		d.memcg.oom_events = o->memcg_oom_events;
+		d.memcg.oom_kills = o->memcg_oom_kills;
+	}
+
+	err = oomdump__write(&d, ts->dump_dir ? ts->dump_dir : oomdump__default_dir(), path, sizeof(path));
+	if (err) {
+		pr_err("cannot write the OOM dump of pid %d: %s", p->pid, strerror(-err));
+		p->dump_path = strdup("");	/* tried: do not retry every second */
+	} else {
+		p->dump_path = strdup(path);
+		pr_warn("pid %d (%s) was OOM-killed; dump: %s", p->pid, p->comm, path);
+	}
+	if (ts->alerter) {
+		struct alert_proc ap = {
+			.pid = p->pid, .comm = p->comm, .argv = p->argv, .cgroup = d.memcg.path,
+			.rss_bytes = p->rss, .limit_bytes = p->limit,
+		};
+
+		alerter__oom_kill(ts->alerter, wall_now(), &ap, &p->growth, NULL, 0,
+				  err ? NULL : path);
+	}
+	free(last.frames);
+	for (size_t j = 0; j < rp.nstacks; j++)
+		free(rp.stacks[j].frames);
+	free(rp.stacks);
+	free(rp.series);
+	argv_free(rp.argv);
 }

@@ -19,6 +19,8 @@ void trace_state__set_tracer(struct trace_state *ts, struct tracer *t);
 /* Growth alerts of every traced process go to a (NULL: none). */
 struct alerter;
 void trace_state__set_alerter(struct trace_state *ts, struct alerter *a);
+/* OOM dumps of traced processes go to dir (NULL: the default). */
+void trace_state__set_dump_dir(struct trace_state *ts, const char *dir);
 
 /* The trace begins now: its target and the command line (NULL with -p). */
 void trace_state__start(struct trace_state *ts, int target_pid, char **cmd);
