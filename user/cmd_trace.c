@@ -384,7 +384,7 @@ static int save_other_formats(const struct rpt *r, const struct trace_args *a)
 	for (i = 0; i < sizeof(outs) / sizeof(outs[0]); i++) {
 		if (!outs[i].path)
 			continue;
-		err = report__save(r, NULL, outs[i].fmt, outs[i].path);
+		err = report__save(r, outs[i].fmt, outs[i].path);
 		if (err) {
 			pr_err("cannot write %s: %s", outs[i].path, strerror(-err));
 			ret = err;

@@ -4,5 +4,6 @@
 #define MS_COMMANDS_H
 
 int cmd_trace(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 
 #endif

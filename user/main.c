@@ -15,6 +15,7 @@ static const struct command {
 	const char *summary;
 } commands[] = {
 	{ "trace", cmd_trace, "trace a process or a command: which stacks own its growing memory" },
+	{ "report", cmd_report, "a saved report or OOM dump as pprof, folded stacks, HTML or text" },
 };
 
 static void usage(FILE *f)
