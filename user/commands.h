@@ -5,5 +5,6 @@
 
 int cmd_trace(int argc, char **argv);
 int cmd_report(int argc, char **argv);
+int cmd_oom(int argc, char **argv);
 
 #endif

@@ -16,6 +16,7 @@ static const struct command {
 } commands[] = {
 	{ "trace", cmd_trace, "trace a process or a command: which stacks own its growing memory" },
 	{ "report", cmd_report, "a saved report or OOM dump as pprof, folded stacks, HTML or text" },
+	{ "oom", cmd_oom, "OOM kills: list the post-mortem dumps, show one" },
 };
 
 static void usage(FILE *f)
