@@ -158,12 +158,6 @@ static __always_inline __u64 stack_id_get(struct pt_regs *ctx, __u64 sp)
 	return stack_id_walk(ret_addr, PT_REGS_FP(ctx), 0);
 }
 
-/* Stack id of user registers stopped anywhere: frame 0 is the instruction pointer itself. */
-static __always_inline __u64 stack_id_get_at(__u64 ip, __u64 fp)
-{
-	return stack_id_walk(ip, fp, MS_STACK_F_IP0);
-}
-
 /* Add delta bytes / allocs to (tgid, stack); new=1 also counts an allocation. */
 static __always_inline void stat_add(__u32 tgid, __u64 stack_id, __s64 bytes, __s64 nallocs, bool new_alloc)
 {

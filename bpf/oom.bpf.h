@@ -110,4 +110,104 @@ static __always_inline void oom_victim(void *ctx, struct task_struct *victim, __
 	bpf_ringbuf_submit(e, 0);
 }
 
+#define MS_VM_EXEC	0x4ULL	/* VM_EXEC */
+#define MS_SCAN_WORDS	64	/* stack words scanned for return addresses at death */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64[MS_SCAN_WORDS]);
+} scan_scratch SEC(".maps");
+
+static long vma_exec_cb(struct task_struct *task, struct vm_area_struct *vma, bool *exec)
+{
+	*exec = BPF_CORE_READ(vma, vm_flags) & MS_VM_EXEC;
+	return 0;
+}
+
+/* Does addr point into an executable mapping of task? */
+static __always_inline bool user_exec(struct task_struct *task, __u64 addr)
+{
+	bool exec = false;
+
+	if (addr < 4096)
+		return false;
+	bpf_find_vma(task, addr, vma_exec_cb, &exec, 0);
+	return exec;
+}
+
+/*
+ * The stack of a task stopped anywhere, typically deep in libc (built without
+ * frame pointers) when the OOM killer struck: the instruction pointer, then
+ * the code addresses found by scanning the top of the stack, until a word that
+ * starts a valid frame-pointer chain (a stack address whose next word is a code
+ * address), then that chain. Scanning can keep a stale return address; at death
+ * an approximate stack beats none. Frames sit at fixed slots (scan results in
+ * 1..MS_SCAN_SLOTS, the chain after them) with zero holes user space skips:
+ * a running frame count as index would make the verifier walk every count.
+ * Not for hot paths.
+ */
+#define MS_SCAN_SLOTS	(MS_MAX_FRAMES / 2 - 1)
+
+static __always_inline __u64 stack_id_at_death(struct task_struct *task, __u64 ip, __u64 sp, __u64 bp)
+{
+	__u64 h = 14695981039346656037ULL ^ MS_STACK_F_IP0, fp = 0, ret = 0;
+	struct ms_stack *st;
+	__u64 *words;
+	__u32 zero = 0;
+
+	st = bpf_map_lookup_elem(&stack_scratch, &zero);
+	words = bpf_map_lookup_elem(&scan_scratch, &zero);
+	if (!st || !words)
+		return 0;
+	__builtin_memset(st->ips, 0, sizeof(st->ips));
+	st->ips[0] = ip;
+	h = hash_step(h, ip);
+
+	if (bp > sp && bp - sp < (1 << 20) &&
+	    !bpf_probe_read_user(&ret, sizeof(ret), (void *)(bp + 8)) && user_exec(task, ret))
+		fp = bp;	/* rbp is a frame pointer already */
+	if (!fp && !bpf_probe_read_user(words, MS_SCAN_WORDS * sizeof(__u64), (void *)sp)) {
+		for (int i = 0; i < MS_SCAN_SLOTS; i++) {
+			__u64 w = words[i];
+
+			/* a saved frame pointer: points up the stack, a return address follows */
+			if (w > sp + i * 8 && w - sp < (1 << 20) && !(w & 7) &&
+			    !bpf_probe_read_user(&ret, sizeof(ret), (void *)(w + 8)) &&
+			    user_exec(task, ret)) {
+				fp = w;
+				break;
+			}
+			if (user_exec(task, w)) {
+				st->ips[1 + i] = w;
+				h = hash_step(h, w);
+			}
+		}
+	}
+	for (int i = MS_SCAN_SLOTS + 1; i < MS_MAX_FRAMES; i++) {
+		struct {
+			__u64 fp;
+			__u64 ret;
+		} frame;
+
+		if (!fp || bpf_probe_read_user(&frame, sizeof(frame), (void *)fp) || !frame.ret)
+			break;
+		st->ips[i] = frame.ret;
+		h = hash_step(h, frame.ret);
+		if (frame.fp <= fp)
+			break;
+		fp = frame.fp;
+	}
+	st->nr = MS_MAX_FRAMES;
+	st->flags = MS_STACK_F_IP0 | MS_STACK_F_HOLES;
+	if (h == 0)
+		h = 1;
+	if (!bpf_map_lookup_elem(&stacks, &h) && bpf_map_update_elem(&stacks, &h, st, BPF_NOEXIST)) {
+		count(MS_C_DROP_STACKS);
+		return 0;
+	}
+	return h;
+}
+
 #endif /* MS_OOM_BPF_H */

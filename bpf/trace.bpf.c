@@ -329,8 +329,14 @@ int BPF_PROG(exit_event, struct task_struct *p, bool group_dead)
 	e->flags = flags;
 	BPF_CORE_READ_STR_INTO(&e->comm, p, comm);
 	mm = BPF_CORE_READ(p, mm);
-	if (mm)
-		e->maxrss_pages = BPF_CORE_READ(mm, hiwater_rss);
+	if (mm) {
+		/* as get_mm_hiwater_rss(): the high-water mark is only updated lazily */
+		__s64 rss = BPF_CORE_READ(mm, rss_stat[0].count) + BPF_CORE_READ(mm, rss_stat[1].count) +
+			    BPF_CORE_READ(mm, rss_stat[3].count);
+		__u64 hw = BPF_CORE_READ(mm, hiwater_rss);
+
+		e->maxrss_pages = rss > 0 && (__u64)rss > hw ? (__u64)rss : hw;
+	}
 	/*
 	 * An OOM victim runs again only to die: current is the victim and its user
 	 * registers are those it was stopped at. Keep that stack (ours to take: the
@@ -340,7 +346,8 @@ int BPF_PROG(exit_event, struct task_struct *p, bool group_dead)
 		struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(p);
 
 		if (regs)
-			e->stack_id = stack_id_get_at(BPF_CORE_READ(regs, ip), BPF_CORE_READ(regs, bp));
+			e->stack_id = stack_id_at_death(p, BPF_CORE_READ(regs, ip), BPF_CORE_READ(regs, sp),
+							BPF_CORE_READ(regs, bp));
 	}
 	bpf_ringbuf_submit(e, 0);
 	if (target)

@@ -60,6 +60,7 @@ struct ms_stat_val {
 
 /* Frames of one stack, stored once per stack id (a hash of the frames). */
 #define MS_STACK_F_IP0	(1u << 0)	/* ips[0] is an instruction pointer, not a return address */
+#define MS_STACK_F_HOLES (1u << 1)	/* zero entries in ips[] are holes to skip, not the end */
 
 struct ms_stack {
 	__u32 nr;

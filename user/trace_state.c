@@ -711,10 +711,16 @@ static void fill_frames(struct trace_state *ts, int pid, uint64_t stack_id, stru
 		return;
 	for (uint32_t i = 0; i < st.nr; i++) {
 		struct rpt_frame *f = &rs->frames[rs->nframes];
-		/* A return address is looked up at the call before it; an ip is exact. */
-		unsigned int back = i == 0 && (st.flags & MS_STACK_F_IP0) ? 0 : 1;
+		unsigned int back;
 		struct sym_frame sf;
 
+		if (!st.ips[i]) {
+			if (st.flags & MS_STACK_F_HOLES)
+				continue;
+			break;
+		}
+		/* A return address is looked up at the call before it; an ip is exact. */
+		back = i == 0 && (st.flags & MS_STACK_F_IP0) ? 0 : 1;
 		symbolizer__symbolize(ts->sym, pid, st.ips[i] - back, &sf);
 		f->addr = st.ips[i];
 		f->func = sf.func;

@@ -142,7 +142,7 @@ def test_traced_leak_oom_killed(trace, wl, memcg, tmp_path):
     assert top and "leak_some" in top[0], top[:3]
     assert len(d["series"]) >= 2, d["series"]
     # its own stack at death: memset/page fault inside leak_some
-    last = [f.get("func") for f in (d.get("last_stack") or [])]
+    last = [f.get("func") for f in ((d.get("last_stack") or {}).get("frames") or [])]
     assert "leak_some" in last, last
 
 
