@@ -420,9 +420,11 @@ static int mem_read(struct pyrt *rt, uint64_t addr, void *buf, size_t len)
 	r = pread(rt->mem_fd, buf, len, (off_t)addr);
 	if (r == (ssize_t)len)
 		return 0;
+	/* 0 bytes: the address space is gone (exited, zombie), so nothing is "stale". */
+	if (r == 0 && len)
+		return -ESRCH;
 	if (r < 0 && errno != EIO && errno != EFAULT)
 		return -errno;
-	/* A short or failed read of a live process is a bad address; of a dead one, ESRCH. */
 	return kill(rt->pid, 0) && errno == ESRCH ? -ESRCH : -EFAULT;
 }
 
@@ -444,7 +446,40 @@ static int set_why(struct pyrt *rt, int err, const char *fmt, ...)
 	return err;
 }
 
-/* Kernel tids of pid's threads (sorted as the directory gives them). */
+/*
+ * tid as the target's own pid namespace numbers it (last NSpid field): native_thread_id
+ * and glibc's struct pthread.tid hold that value, /proc and BPF give ours.
+ */
+static int ns_tid(int pid, int tid)
+{
+	char path[64], line[256];
+	int v = tid;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/status", pid, tid);
+	f = fopen(path, "r");
+	if (!f)
+		return tid;
+	while (fgets(line, sizeof(line), f)) {
+		char *p = line + 6, *end;
+
+		if (strncmp(line, "NSpid:", 6))
+			continue;
+		for (;;) {
+			long x = strtol(p, &end, 10);
+
+			if (end == p)
+				break;
+			v = (int)x;
+			p = end;
+		}
+		break;
+	}
+	fclose(f);
+	return v;
+}
+
+/* Threads of pid, as its own pid namespace numbers them. */
 static int *read_tids(int pid, size_t *n)
 {
 	char path[64];
@@ -472,7 +507,7 @@ static int *read_tids(int pid, size_t *n)
 			}
 			tids = t;
 		}
-		tids[(*n)++] = atoi(d->d_name);
+		tids[(*n)++] = ns_tid(pid, atoi(d->d_name));
 	}
 	closedir(dir);
 	return tids;
@@ -898,22 +933,51 @@ int pyrt__symbolize(struct pyrt *rt, uint64_t code_addr, int32_t lasti, struct p
 /* ------------------------------------------------------------------------- */
 /* Frame walk (what the BPF walker does, for cross-checks) */
 
+int pyrt__find_tstate(struct pyrt *rt, int tid, uint64_t *tstate)
+{
+	struct tid_match m = { .want = ns_tid(rt->pid, tid) };
+	int err;
+
+	err = for_each_tstate(rt, match_tstate, &m);
+	if (err < 0)
+		return err == -EPROTO ? -ENOENT : err;
+	if (err != 1)
+		return -ENOENT;
+	*tstate = m.tstate;
+	return 0;
+}
+
+int pyrt__gil_holder(struct pyrt *rt, uint64_t *tstate)
+{
+	const struct ms_py_offsets *o = &rt->off;
+	uint64_t base = o->runtime_addr;
+	int err;
+
+	if (o->flags & MS_PYF_GIL_IN_INTERP) {
+		err = mem_u64(rt, o->runtime_addr + o->runtime_interp_head_off, &base);
+		if (err)
+			return err;
+		if (!base) {
+			*tstate = 0;
+			return 0;
+		}
+	}
+	return mem_u64(rt, base + o->gil_holder_off, tstate);
+}
+
 int pyrt__walk_thread(struct pyrt *rt, int tid, struct py_raw_frame *frames, int max)
 {
 	const struct ms_py_offsets *o = &rt->off;
-	struct tid_match m = { .want = tid };
 	uint8_t buf[128];
-	uint64_t f, code, instr;
+	uint64_t f, code, instr, ts;
 	int n = 0, steps, err;
 
 	if (o->frame_read_size > sizeof(buf))
 		return -EINVAL;
-	err = for_each_tstate(rt, match_tstate, &m);
-	if (err < 0)
+	err = pyrt__find_tstate(rt, tid, &ts);
+	if (err)
 		return err;
-	if (err != 1)
-		return -ENOENT;
-	err = mem_u64(rt, m.tstate + o->tstate_frame_off, &f);
+	err = mem_u64(rt, ts + o->tstate_frame_off, &f);
 	if (!err && f && (o->flags & MS_PYF_CFRAME))
 		err = mem_u64(rt, f + o->cframe_current_frame_off, &f);
 	for (steps = 0; !err && f && n < max && steps < PY_WALK_LIMIT; steps++) {

@@ -45,6 +45,19 @@ void pyrt__release(struct pyrt *rt);
 /* Drop cached code objects and lines (e.g. after the process exec'd or code was unloaded). */
 void pyrt__flush(struct pyrt *rt);
 
+/*
+ * Thread state of thread tid (a kernel tid of rt->pid as this pid namespace numbers it, i.e.
+ * what BPF sees) found by walking interpreters -> threads. Returns 0, -ENOENT, or -errno.
+ */
+int pyrt__find_tstate(struct pyrt *rt, int tid, uint64_t *tstate);
+
+/*
+ * The GIL holder as the BPF walker reads it: <= 3.11 _PyRuntime.gilstate.tstate_current
+ * (NULL while the GIL is released); 3.12+ the main interpreter's _gil.last_holder (kept
+ * after release: BPF must check native_thread_id). Returns 0 (*tstate may be 0) or -errno.
+ */
+int pyrt__gil_holder(struct pyrt *rt, uint64_t *tstate);
+
 /* One frame as the BPF walker records it. */
 struct py_raw_frame {
 	uint64_t code;		/* PyCodeObject address */

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* test_python.c - unit tests for CPython detection, frame walk, line tables and symbolization */
 #include <criterion/criterion.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <glob.h>
@@ -186,7 +187,7 @@ static int marker_line(const char *tag)
 }
 
 /* Copy the sleeper under a latin-1 file name, start it and wait until it is in its function. */
-static void start_sleeper(const char *python, struct child *c)
+static void start_sleeper(const char *python, const char *arg, struct child *c)
 {
 	char buf[64];
 	int p[2], in, out;
@@ -211,7 +212,7 @@ static void start_sleeper(const char *python, struct child *c)
 		dup2(p[1], 1);
 		close(p[0]);
 		close(p[1]);
-		execl(python, python, "-E", "-s", c->script, (char *)NULL);
+		execl(python, python, "-E", "-s", c->script, arg, (char *)NULL);
 		_exit(127);
 	}
 	close(p[1]);
@@ -250,6 +251,41 @@ static const struct expect expected[] = {
 
 #define NEXP (sizeof(expected) / sizeof(expected[0]))
 
+/* The other thread of the sleeper: its own stack, found by its kernel tid. */
+static void check_worker(struct pyrt *rt, struct child *c, int minor)
+{
+	struct py_raw_frame frames[32];
+	struct py_frame pf;
+	char path[64];
+	struct dirent *d;
+	DIR *dir;
+	int tid = 0, n, tries;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", c->pid);
+	dir = opendir(path);
+	cr_assert(dir);
+	while ((d = readdir(dir)))
+		if (d->d_name[0] != '.' && atoi(d->d_name) != c->pid)
+			tid = atoi(d->d_name);
+	closedir(dir);
+	cr_assert(tid, "no worker thread");
+	for (tries = 0; tries < 200; tries++) {
+		n = pyrt__walk_thread(rt, tid, frames, 32);
+		cr_assert_gt(n, 1, "worker walk: %d", n);
+		cr_assert_eq(pyrt__symbolize(rt, frames[0].code, frames[0].lasti, &pf), 0);
+		if (pf.line == marker_line("worker"))
+			break;
+		usleep(10000);
+	}
+	cr_assert_str_eq(pf.func, "worker");
+	cr_assert_eq(pf.line, marker_line("worker"));
+	/* Thread.run and the bootstrap frames of threading.py below it. */
+	cr_assert_eq(pyrt__symbolize(rt, frames[1].code, frames[1].lasti, &pf), 0);
+	cr_assert_str_eq(pf.func, minor >= 11 ? "Thread.run" : "run");
+	cr_assert(strstr(pf.file, "threading.py"), "%s", pf.file);
+	cr_assert_gt(pf.line, 0);
+}
+
 static void check_interpreter(const char *python, int minor)
 {
 	struct py_raw_frame frames[32];
@@ -258,7 +294,7 @@ static void check_interpreter(const char *python, int minor)
 	struct pyrt rt;
 	int err, n = 0, i, tries;
 
-	start_sleeper(python, &c);
+	start_sleeper(python, NULL, &c);
 	err = pyrt__detect(c.pid, &rt);
 	cr_assert_eq(err, 0, "%s: detect: %s (%s)", python, strerror(-err), rt.why);
 	cr_assert_eq(rt.major, 3);
@@ -292,6 +328,8 @@ static void check_interpreter(const char *python, int minor)
 				     i, pf.func, pf.line);
 		}
 	}
+
+	check_worker(&rt, &c, minor);
 
 	/* Not a code object: stale, never guessed. */
 	cr_assert_eq(pyrt__symbolize(&rt, rt.off.runtime_addr, 0, &pf), 0);
@@ -373,6 +411,47 @@ Test(python_live, debian_static_3_11, .timeout = 60)
 	check_interpreter("/usr/bin/python3.11", 11);
 }
 
+/* A thread spinning in Python holds the GIL: the holder the BPF walker reads is that thread. */
+static void check_gil(const char *python, int minor)
+{
+	struct child c;
+	struct pyrt rt;
+	uint64_t ts = 0, holder = 0;
+	int err;
+
+	start_sleeper(python, "busy", &c);
+	err = pyrt__detect(c.pid, &rt);
+	cr_assert_eq(err, 0, "%s: detect: %s (%s)", python, strerror(-err), rt.why);
+	cr_assert_eq(pyrt__find_tstate(&rt, c.pid, &ts), 0);
+	cr_assert(ts);
+	cr_assert_eq(pyrt__gil_holder(&rt, &holder), 0);
+	cr_assert_eq(holder, ts, "3.%d: GIL holder %#llx, main thread state %#llx", minor,
+		     (unsigned long long)holder, (unsigned long long)ts);
+	stop_sleeper(&c);
+	pyrt__release(&rt);
+}
+
+Test(python_live, gil_holder, .timeout = 120)
+{
+	char buf[PATH_MAX];
+	const char *py;
+	int minor, seen = 0;
+
+	for (minor = 9; minor <= 13; minor++) {
+		py = pyenv_python(minor, buf, sizeof(buf));
+		if (py) {
+			check_gil(py, minor);
+			seen++;
+		}
+	}
+	if (!access("/usr/bin/python3.11", X_OK)) {
+		check_gil("/usr/bin/python3.11", 11);
+		seen++;
+	}
+	if (!seen)
+		cr_skip_test("no CPython 3.9-3.13 installed");
+}
+
 Test(python_live, unsupported_3_8, .timeout = 60)
 {
 	char buf[PATH_MAX];
@@ -382,7 +461,7 @@ Test(python_live, unsupported_3_8, .timeout = 60)
 
 	if (!py)
 		cr_skip_test("pyenv CPython 3.8 is not installed");
-	start_sleeper(py, &c);
+	start_sleeper(py, NULL, &c);
 	cr_assert_eq(pyrt__detect(c.pid, &rt), -ENOTSUP);
 	cr_assert(strstr(rt.why, "3.8"), "why: %s", rt.why);
 	cr_assert_eq(rt.mem_fd, -1);
