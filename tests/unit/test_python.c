@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -209,6 +210,8 @@ static void start_sleeper(const char *python, const char *arg, struct child *c)
 	c->pid = fork();
 	cr_assert(c->pid >= 0);
 	if (!c->pid) {
+		/* A failed assertion ends the test process: take the interpreter with it. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		dup2(p[1], 1);
 		close(p[0]);
 		close(p[1]);
@@ -379,32 +382,32 @@ static void check_pyenv(int minor)
 	check_interpreter(py, minor);
 }
 
-Test(python_live, pyenv_3_9, .timeout = 60)
+Test(python_live, pyenv_3_9)
 {
 	check_pyenv(9);
 }
 
-Test(python_live, pyenv_3_10, .timeout = 60)
+Test(python_live, pyenv_3_10)
 {
 	check_pyenv(10);
 }
 
-Test(python_live, pyenv_3_11, .timeout = 60)
+Test(python_live, pyenv_3_11)
 {
 	check_pyenv(11);
 }
 
-Test(python_live, pyenv_3_12, .timeout = 60)
+Test(python_live, pyenv_3_12)
 {
 	check_pyenv(12);
 }
 
-Test(python_live, pyenv_3_13, .timeout = 60)
+Test(python_live, pyenv_3_13)
 {
 	check_pyenv(13);
 }
 
-Test(python_live, debian_static_3_11, .timeout = 60)
+Test(python_live, debian_static_3_11)
 {
 	if (access("/usr/bin/python3.11", X_OK))
 		cr_skip_test("Debian python3.11 is not installed");
@@ -417,21 +420,27 @@ static void check_gil(const char *python, int minor)
 	struct child c;
 	struct pyrt rt;
 	uint64_t ts = 0, holder = 0;
-	int err;
+	int err, tries;
 
 	start_sleeper(python, "busy", &c);
 	err = pyrt__detect(c.pid, &rt);
 	cr_assert_eq(err, 0, "%s: detect: %s (%s)", python, strerror(-err), rt.why);
 	cr_assert_eq(pyrt__find_tstate(&rt, c.pid, &ts), 0);
 	cr_assert(ts);
-	cr_assert_eq(pyrt__gil_holder(&rt, &holder), 0);
+	/* The flush after "ready" releases the GIL around write(): wait for the loop. */
+	for (tries = 0; tries < 200; tries++) {
+		cr_assert_eq(pyrt__gil_holder(&rt, &holder), 0);
+		if (holder == ts)
+			break;
+		usleep(10000);
+	}
 	cr_assert_eq(holder, ts, "3.%d: GIL holder %#llx, main thread state %#llx", minor,
 		     (unsigned long long)holder, (unsigned long long)ts);
 	stop_sleeper(&c);
 	pyrt__release(&rt);
 }
 
-Test(python_live, gil_holder, .timeout = 120)
+Test(python_live, gil_holder)
 {
 	char buf[PATH_MAX];
 	const char *py;
@@ -452,7 +461,7 @@ Test(python_live, gil_holder, .timeout = 120)
 		cr_skip_test("no CPython 3.9-3.13 installed");
 }
 
-Test(python_live, unsupported_3_8, .timeout = 60)
+Test(python_live, unsupported_3_8)
 {
 	char buf[PATH_MAX];
 	const char *py = pyenv_python(8, buf, sizeof(buf));
