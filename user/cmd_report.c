@@ -146,6 +146,9 @@ int cmd_report(int argc, char **argv)
 		return 1;
 	}
 	ret = 0;
+	/* a dump is its own record of the kill */
+	if (!strcmp(doc->schema, "memslope.oom/1") && doc->rpt.noom_kills && strcmp(path, "-"))
+		doc->rpt.oom_kills[0].dump = path;
 	if (!nouts) {
 		if (report__print_text(&doc->rpt, stdout, top, true)) {
 			fprintf(stderr, "memslope report: cannot write the text report: %s\n",
