@@ -1063,6 +1063,7 @@ static int apply_debug_offsets(struct pyrt *rt)
 {
 	struct ms_py_offsets *o = &rt->off, table = *o;
 	uint8_t d[DBG_SIZE];
+	uint32_t last;
 	int err;
 
 	err = mem_read(rt, o->runtime_addr, d, sizeof(d));
@@ -1102,16 +1103,15 @@ static int apply_debug_offsets(struct pyrt *rt)
 	o->unicode_length_off = dbg_u64(d, DBG_UNICODE_LENGTH);
 	o->unicode_ascii_data_off = dbg_u64(d, DBG_UNICODE_ASCII_SIZE);
 	o->flags |= MS_PYF_DEBUG_OFFSETS;
-	{
-		uint32_t m = o->frame_code_off > o->frame_previous_off ? o->frame_code_off
-									: o->frame_previous_off;
-
-		if (o->frame_instr_off > m)
-			m = o->frame_instr_off;
-		if (o->frame_owner_off > m)
-			m = o->frame_owner_off;
-		o->frame_read_size = (m + 8) & ~7u;
-	}
+	/* One read must cover the last field read (8 bytes wide at most), rounded to 8. */
+	last = o->frame_code_off;
+	if (o->frame_previous_off > last)
+		last = o->frame_previous_off;
+	if (o->frame_instr_off > last)
+		last = o->frame_instr_off;
+	if (o->frame_owner_off > last)
+		last = o->frame_owner_off;
+	o->frame_read_size = (last + 8) & ~7u;
 	/* Everything fits a frame header and a GIL build; anything else is a layout we do not know. */
 	if (o->frame_read_size > 128 || o->frame_owner_off >= o->frame_read_size)
 		return set_why(rt, -ENOTSUP, "unexpected _Py_DebugOffsets frame layout in 3.%d",
