@@ -110,76 +110,127 @@ static __always_inline void oom_victim(void *ctx, struct task_struct *victim, __
 	bpf_ringbuf_submit(e, 0);
 }
 
-#define MS_VM_EXEC	0x4ULL	/* VM_EXEC */
 #define MS_SCAN_WORDS	64	/* stack words scanned for return addresses at death */
+#define MS_SCAN_SLOTS	47	/* ips[1..47]: scanned words; ips[48..63]: the frame chain after them */
+#define MS_USER_MAX	0x800000000000ULL
+
+#define MS_RI_MAX	4
+
+/*
+ * Scratch for the walk at death. Return addresses the kernel replaced with its
+ * uretprobe trampoline (our own return probes, malloc's say, hijack them until
+ * the call returns) are kept by stack slot in the task's return instances.
+ * In a map value, unlike on the BPF stack, they are plain unknowns to the
+ * verifier: no state per combination of known zeros.
+ */
+struct death_scratch {
+	__u64 words[MS_SCAN_WORDS];
+	__u64 ri_slot[MS_RI_MAX];
+	__u64 ri_ret[MS_RI_MAX];
+};
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, __u64[MS_SCAN_WORDS]);
+	__type(value, struct death_scratch);
 } scan_scratch SEC(".maps");
 
-static long vma_exec_cb(struct task_struct *task, struct vm_area_struct *vma, bool *exec)
+/*
+ * Could w be a return address? A user address that is not on the stack. Which
+ * of them point into code is for user space to tell (it has the mappings):
+ * bpf_find_vma() needs the mmap lock, which the OOM reaper may be holding.
+ */
+static __always_inline bool maybe_code(__u64 w, __u64 sp)
 {
-	*exec = BPF_CORE_READ(vma, vm_flags) & MS_VM_EXEC;
-	return 0;
+	return w >= 0x1000 && w < MS_USER_MAX && (w + (1 << 20) < sp || w > sp + (8 << 20));
 }
 
-/* Does addr point into an executable mapping of task? */
-static __always_inline bool user_exec(struct task_struct *task, __u64 addr)
+static __always_inline void hijacked_read(struct task_struct *task, struct death_scratch *ds)
 {
-	bool exec = false;
+	struct return_instance *ri = BPF_CORE_READ(task, utask, return_instances);
 
-	if (addr < 4096)
-		return false;
-	bpf_find_vma(task, addr, vma_exec_cb, &exec, 0);
-	return exec;
+	for (int i = 0; i < MS_RI_MAX; i++) {
+		ds->ri_slot[i] = ri ? BPF_CORE_READ(ri, stack) : 0;
+		ds->ri_ret[i] = ri ? BPF_CORE_READ(ri, orig_ret_vaddr) : 0;
+		ri = ri ? BPF_CORE_READ(ri, next) : NULL;
+	}
+}
+
+/* The word stored at stack address slot, as the program would see it without our probes. */
+static __always_inline __u64 unhijack(const struct death_scratch *ds, __u64 slot, __u64 w)
+{
+	for (int i = 0; i < MS_RI_MAX; i++)
+		if (ds->ri_slot[i] == slot && ds->ri_ret[i])
+			return ds->ri_ret[i];
+	return w;
+}
+
+/* Put the real return addresses back into the copy of the stack that starts at sp. */
+static __always_inline void unhijack_words(struct death_scratch *ds, __u64 sp)
+{
+	for (int i = 0; i < MS_RI_MAX; i++) {
+		__u64 k = (ds->ri_slot[i] - sp) / 8;
+
+		if (ds->ri_ret[i] && ds->ri_slot[i] >= sp && k < MS_SCAN_WORDS)
+			ds->words[k & (MS_SCAN_WORDS - 1)] = ds->ri_ret[i];
+	}
 }
 
 /*
  * The stack of a task stopped anywhere, typically deep in libc (built without
  * frame pointers) when the OOM killer struck: the instruction pointer, then
- * the code addresses found by scanning the top of the stack, until a word that
- * starts a valid frame-pointer chain (a stack address whose next word is a code
- * address), then that chain. Scanning can keep a stale return address; at death
- * an approximate stack beats none. Frames sit at fixed slots (scan results in
- * 1..MS_SCAN_SLOTS, the chain after them) with zero holes user space skips:
- * a running frame count as index would make the verifier walk every count.
- * Not for hot paths.
+ * the words found by scanning the top of the stack up to the first frame of a
+ * frame-pointer chain (a saved rbp: a stack address above us whose next word
+ * may be a return address), then that chain. Words at fixed slots, zero for
+ * holes: a running frame count as index would make the verifier walk every
+ * count (MS_STACK_F_HOLES). User space keeps the scanned words that land in
+ * code. Not for hot paths.
  */
-#define MS_SCAN_SLOTS	(MS_MAX_FRAMES / 2 - 1)
-
 static __always_inline __u64 stack_id_at_death(struct task_struct *task, __u64 ip, __u64 sp, __u64 bp)
 {
 	__u64 h = 14695981039346656037ULL ^ MS_STACK_F_IP0, fp = 0, ret = 0;
+	struct death_scratch *ds;
 	struct ms_stack *st;
 	__u64 *words;
 	__u32 zero = 0;
 
 	st = bpf_map_lookup_elem(&stack_scratch, &zero);
-	words = bpf_map_lookup_elem(&scan_scratch, &zero);
-	if (!st || !words)
+	ds = bpf_map_lookup_elem(&scan_scratch, &zero);
+	if (!st || !ds)
 		return 0;
+	words = ds->words;
 	__builtin_memset(st->ips, 0, sizeof(st->ips));
+	hijacked_read(task, ds);
 	st->ips[0] = ip;
 	h = hash_step(h, ip);
 
 	if (bp > sp && bp - sp < (1 << 20) &&
-	    !bpf_probe_read_user(&ret, sizeof(ret), (void *)(bp + 8)) && user_exec(task, ret))
+	    !bpf_probe_read_user(&ret, sizeof(ret), (void *)(bp + 8)) && maybe_code(ret, sp))
 		fp = bp;	/* rbp is a frame pointer already */
 	if (!fp && !bpf_probe_read_user(words, MS_SCAN_WORDS * sizeof(__u64), (void *)sp)) {
+		int end = MS_SCAN_SLOTS;
+
+		unhijack_words(ds, sp);
+		/* first, where the chain starts: the words below it belong to inner frames */
 		for (int i = 0; i < MS_SCAN_SLOTS; i++) {
 			__u64 w = words[i];
 
-			/* a saved frame pointer: points up the stack, a return address follows */
 			if (w > sp + i * 8 && w - sp < (1 << 20) && !(w & 7) &&
-			    !bpf_probe_read_user(&ret, sizeof(ret), (void *)(w + 8)) &&
-			    user_exec(task, ret)) {
+			    !bpf_probe_read_user(&ret, sizeof(ret), (void *)(w + 8)) && maybe_code(ret, sp)) {
 				fp = w;
+				end = (w - sp) / 8 < MS_SCAN_SLOTS ? (w - sp) / 8 : MS_SCAN_SLOTS;
+				words[i] = 0;	/* the saved rbp itself is no frame */
 				break;
 			}
-			if (user_exec(task, w)) {
+		}
+		for (int i = 0; i < MS_SCAN_SLOTS; i++) {
+			__u64 w;
+
+			if (i >= end)
+				break;
+			w = words[i];
+			if (maybe_code(w, sp)) {
 				st->ips[1 + i] = w;
 				h = hash_step(h, w);
 			}
@@ -193,6 +244,7 @@ static __always_inline __u64 stack_id_at_death(struct task_struct *task, __u64 i
 
 		if (!fp || bpf_probe_read_user(&frame, sizeof(frame), (void *)fp) || !frame.ret)
 			break;
+		frame.ret = unhijack(ds, fp + 8, frame.ret);
 		st->ips[i] = frame.ret;
 		h = hash_step(h, frame.ret);
 		if (frame.fp <= fp)

@@ -706,6 +706,12 @@ static void fill_frames(struct trace_state *ts, int pid, uint64_t stack_id, stru
 	rs->frames = NULL;
 	if (stack_id <= 1 || tracer__stack(ts->tracer, stack_id, &st) || !st.nr)
 		return;
+	if (log_verbosity >= LOG_DEBUG && (st.flags & MS_STACK_F_HOLES)) {
+		for (uint32_t i = 0; i < st.nr; i++)
+			if (st.ips[i])
+				pr_debug("stack %#llx slot %u: %#llx", (unsigned long long)stack_id, i,
+					 (unsigned long long)st.ips[i]);
+	}
 	rs->frames = calloc(st.nr, sizeof(*rs->frames));
 	if (!rs->frames)
 		return;
@@ -722,6 +728,9 @@ static void fill_frames(struct trace_state *ts, int pid, uint64_t stack_id, stru
 		/* A return address is looked up at the call before it; an ip is exact. */
 		back = i == 0 && (st.flags & MS_STACK_F_IP0) ? 0 : 1;
 		symbolizer__symbolize(ts->sym, pid, st.ips[i] - back, &sf);
+		/* a scanned stack word is a frame only if it lands in a function */
+		if ((st.flags & MS_STACK_F_HOLES) && i > 0 && !sf.func)
+			continue;
 		f->addr = st.ips[i];
 		f->func = sf.func;
 		f->func_off = sf.func ? sf.func_off + back : 0;
