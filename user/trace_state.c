@@ -14,6 +14,7 @@
 #include "cgroup.h"
 #include "log.h"
 #include "oomdump.h"
+#include "oomevent.h"
 #include "symbolize.h"
 #include "trace_state.h"
 
@@ -922,66 +923,14 @@ bool trace_state__any_leak(const struct trace_state *ts)
 
 /* --- OOM dumps ------------------------------------------------------------- */
 
-/*
- * [start, end) of mem_cgroup_out_of_memory in the kernel: on the killer's stack it
- * means a memory cgroup ran out, not the host. 0 when /proc/kallsyms hides addresses.
- */
-static void memcg_oom_range(uint64_t *start, uint64_t *end)
-{
-	static uint64_t s, e;
-	static bool done;
-	char line[256], name[128];
-	unsigned long long addr;
-	char type;
-	FILE *f;
-
-	if (!done) {
-		done = true;
-		f = fopen("/proc/kallsyms", "re");
-		while (f && fgets(line, sizeof(line), f)) {
-			if (sscanf(line, "%llx %c %127s", &addr, &type, name) != 3)
-				continue;
-			if (s && !e && addr > s) {
-				e = addr;	/* kallsyms is sorted: the next symbol ends it */
-				break;
-			}
-			if (!strcmp(name, "mem_cgroup_out_of_memory"))
-				s = addr;
-		}
-		if (f)
-			fclose(f);
-	}
-	*start = s;
-	*end = e;
-}
-
-static enum oom_constraint oom_constraint(const struct ms_oom_event *o)
-{
-	uint64_t s, e;
-
-	memcg_oom_range(&s, &e);
-	if (s && e) {
-		for (uint32_t i = 0; i < o->nkstack && i < MS_OOM_KSTACK; i++)
-			if (o->kstack[i] >= s && o->kstack[i] < e)
-				return OOM_CONSTRAINT_MEMCG;
-		return o->nkstack ? OOM_CONSTRAINT_GLOBAL : OOM_CONSTRAINT_UNKNOWN;
-	}
-	/* no kernel symbols: a limited memcg at its limit is the likely culprit */
-	if (o->memcg_limit_pages < (1ULL << 40) && o->memcg_usage_pages + 32 >= o->memcg_limit_pages)
-		return OOM_CONSTRAINT_MEMCG;
-	return OOM_CONSTRAINT_UNKNOWN;
-}
-
 static void proc_dump(struct trace_state *ts, struct proc *p)
 {
-	const struct ms_oom_event *o = &p->oom;
 	long page = sysconf(_SC_PAGESIZE);
 	struct rpt_process rp = {};
 	struct rpt_stack last = {};
-	char cg[MS_CG_DEPTH * (MS_CG_NAME + 1) + 2] = "";
+	char cg[OOMEVENT_CG_LEN];
 	char path[4096];
 	struct oom_dump d;
-	struct timespec now_rt, now_mono;
 	int err;
 
 	p->dump_due = false;
@@ -1008,38 +957,8 @@ static void proc_dump(struct trace_state *ts, struct proc *p)
 		d.nlast = last.nframes;
 	}
 
-	if (p->oom_seen) {
-		clock_gettime(CLOCK_REALTIME, &now_rt);
-		clock_gettime(CLOCK_MONOTONIC, &now_mono);
-		d.mono_ns = o->ts_ns;
-		d.time_ns = (int64_t)now_rt.tv_sec * 1000000000LL + now_rt.tv_nsec -
-			    ((int64_t)now_mono.tv_sec * 1000000000LL + now_mono.tv_nsec - (int64_t)o->ts_ns);
-		d.victim.tid = o->tid;
-		d.victim.uid = o->uid;
-		d.victim.oom_score_adj = o->oom_score_adj;
-		d.victim.total_vm_bytes = o->total_vm_pages * page;
-		d.victim.anon_rss_bytes = o->rss_anon_pages > 0 ? o->rss_anon_pages * page : 0;
-		d.victim.file_rss_bytes = o->rss_file_pages > 0 ? o->rss_file_pages * page : 0;
-		d.victim.shmem_rss_bytes = o->rss_shmem_pages > 0 ? o->rss_shmem_pages * page : 0;
-		d.victim.pgtables_bytes = o->pgtables_bytes;
-		d.trigger.pid = o->trigger_pid;
-		memcpy(d.trigger.comm, o->trigger_comm, sizeof(d.trigger.comm));
-		d.constraint = oom_constraint(o);
-		/* the path, root first, from the leaf-first components */
-		for (int i = (int)o->cg_depth - 1; i >= 0 && i < MS_CG_DEPTH; i--) {
-			size_t off = strlen(cg);
-
-			snprintf(cg + off, sizeof(cg) - off, "/%.*s", MS_CG_NAME, o->cg_path[i]);
-		}
-		d.memcg.path = cg[0] ? cg : "/";
-		d.memcg.version = access("/sys/fs/cgroup/memory/memory.limit_in_bytes", F_OK) == 0 ? 1 : 2;
-		if (o->memcg_limit_pages < (1ULL << 40))	/* else: PAGE_COUNTER_MAX, unlimited */
-			d.memcg.limit_bytes = o->memcg_limit_pages * page;
-		d.memcg.usage_bytes = o->memcg_usage_pages * page;
-		d.memcg.failcnt = o->memcg_failcnt;
-		d.memcg.oom_events = o->memcg_oom_events;
-		d.memcg.oom_kills = o->memcg_oom_kills;
-	}
+	if (p->oom_seen)
+		oomevent__fill(&d, &p->oom, cg, sizeof(cg));
 
 	err = oomdump__write(&d, ts->dump_dir ? ts->dump_dir : oomdump__default_dir(), path, sizeof(path));
 	if (err) {
