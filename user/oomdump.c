@@ -1001,7 +1001,7 @@ static int rd_frames(struct rd *r, struct json_object *arr, struct rpt_frame **o
 	return r->status ? -1 : 0;
 }
 
-/* o[key] = { "frames": [...] } or a bare array of frames */
+/* o[key] = { "frames": [...] } (an object, so more about the stack can be added later) */
 static int rd_frames_of(struct rd *r, struct json_object *o, const char *key, bool req,
 			struct rpt_frame **out, size_t *n)
 {
