@@ -2,6 +2,7 @@
 /* trace.bpf.c - exact tracing: libc allocator uprobes and process lifecycle of traced processes */
 #include "alloc.bpf.h"
 #include "oom.bpf.h"
+#include "watch.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -360,5 +361,30 @@ SEC("tp_btf/mark_victim")
 int BPF_PROG(oom_mark_victim, struct task_struct *victim, uid_t uid)
 {
 	oom_victim(ctx, victim, uid);
+	return 0;
+}
+
+/* The watch tier: one record per process (kernel threads and non-leader threads skipped). */
+SEC("iter/task")
+int watch_task(struct bpf_iter__task *ctx)
+{
+	struct task_struct *task = ctx->task;
+	struct ms_task_rec r = {};
+
+	if (!task || task->pid != task->tgid || !task->mm)
+		return 0;
+	watch_fill(&r, task);
+	bpf_seq_write(ctx->meta->seq, &r, sizeof(r));
+	return 0;
+}
+
+/* Run once by user space: find our per-CPU probe map and derive the per-CPU offsets. */
+SEC("iter/bpf_map")
+int find_percpu_offsets(struct bpf_iter__bpf_map *ctx)
+{
+	struct bpf_map *map = ctx->map;
+
+	if (map && pcpu_probe_id && map->id == pcpu_probe_id)
+		percpu_offsets_init(map);
 	return 0;
 }

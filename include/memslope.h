@@ -215,6 +215,21 @@ struct ms_py_offsets {
 	__u32 bytes_data_off;		/* PyBytesObject.ob_sval */
 };
 
+/* One process, as the watch tier's iter/task pass writes it. */
+struct ms_task_rec {
+	__u32 pid;		/* tgid */
+	__u32 ppid;
+	__u32 uid;
+	__u32 pad;
+	__u64 start_ns;		/* boot-time ns when it started: tells a reused pid apart */
+	__u64 anon_pages;	/* exact: per-CPU deltas folded in */
+	__u64 file_pages;
+	__u64 shmem_pages;
+	__u64 memcg_id;		/* kernfs id (= inode) of its memory cgroup directory */
+	char comm[MS_COMM_LEN];
+};
+
+_Static_assert(sizeof(struct ms_task_rec) == 72, "ms_task_rec layout");
 _Static_assert(sizeof(struct ms_alloc_key) == 16, "ms_alloc_key layout");
 _Static_assert(sizeof(struct ms_alloc_val) == 16, "ms_alloc_val layout");
 _Static_assert(sizeof(struct ms_stat_key) == 16, "ms_stat_key layout");

@@ -126,11 +126,41 @@ static uint32_t pow2_at_least(uint32_t v, uint32_t min);
 static void skel_configure(struct memslope_bpf *skel, const struct tracer_opts *o)
 {
 	skel->rodata->probe_only = o->probe_only;
+	skel->rodata->nr_cpus = libbpf_num_possible_cpus() > 0 ? libbpf_num_possible_cpus() : 1;
 	bpf_map__set_max_entries(skel->maps.allocs, o->max_allocs);
 	bpf_map__set_max_entries(skel->maps.stacks, o->max_stacks);
 	bpf_map__set_max_entries(skel->maps.stats, o->max_stacks * 4);
 	bpf_map__set_max_entries(skel->maps.mmaps, o->max_mmaps);
 	bpf_map__set_max_entries(skel->maps.events, pow2_at_least(o->ringbuf_bytes, 4096));
+}
+
+/*
+ * Give the watch tier the per-CPU offsets it needs to fold per-CPU counters
+ * exactly: one pass of the iter/bpf_map program over our probe map. Without
+ * them RSS is the approximate per-mm count (a warning says so).
+ */
+static void percpu_offsets_find(struct tracer *t)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+	char buf[64];
+	int fd;
+
+	if (bpf_obj_get_info_by_fd(bpf_map__fd(t->skel->maps.pcpu_probe), &info, &len))
+		goto fail;
+	t->skel->bss->pcpu_probe_id = info.id;
+	if (!t->skel->links.find_percpu_offsets)
+		goto fail;
+	fd = bpf_iter_create(bpf_link__fd(t->skel->links.find_percpu_offsets));
+	if (fd < 0)
+		goto fail;
+	while (read(fd, buf, sizeof(buf)) > 0)
+		;
+	close(fd);
+	if (t->skel->bss->percpu_off_ready)
+		return;
+fail:
+	pr_debug("per-CPU offsets not found: RSS from the watch pass is approximate");
 }
 
 static int on_event(void *ctx, void *data, size_t size)
@@ -205,6 +235,7 @@ struct tracer *tracer__new(const struct tracer_opts *o, tracer_event_fn fn, void
 		pr_err("cannot attach process lifecycle tracepoints: %s", strerror(-err));
 		goto fail;
 	}
+	percpu_offsets_find(t);
 	t->rb = ring_buffer__new(bpf_map__fd(t->skel->maps.events), on_event, t, NULL);
 	if (!t->rb) {
 		err = -errno;
@@ -622,4 +653,52 @@ void tracer__purge(struct tracer *t, const int *pids, int n)
 	purge_map(t->skel->maps.allocs, sizeof(struct ms_alloc_key), pids, n);
 	purge_map(t->skel->maps.mmaps, sizeof(struct ms_alloc_key), pids, n);
 	purge_map(t->skel->maps.stats, sizeof(struct ms_stat_key), pids, n);
+}
+
+int tracer__watch(struct tracer *t, struct ms_task_rec **out)
+{
+	size_t cap = 256, n = 0;
+	struct ms_task_rec *recs;
+	ssize_t got;
+	int fd, err = 0;
+
+	*out = NULL;
+	if (!t->skel->links.watch_task)
+		return -ENOTSUP;
+	fd = bpf_iter_create(bpf_link__fd(t->skel->links.watch_task));
+	if (fd < 0)
+		return -errno;
+	recs = malloc(cap * sizeof(*recs));
+	while (recs) {
+		if (n == cap) {
+			struct ms_task_rec *nr = realloc(recs, 2 * cap * sizeof(*recs));
+
+			if (!nr) {
+				err = -ENOMEM;
+				break;
+			}
+			recs = nr;
+			cap *= 2;
+		}
+		/* the iterator hands out whole records; read as many as fit */
+		got = read(fd, recs + n, (cap - n) * sizeof(*recs));
+		if (got < 0) {
+			if (errno == EINTR)
+				continue;
+			err = -errno;
+			break;
+		}
+		if (got == 0)
+			break;
+		n += got / sizeof(*recs);
+	}
+	close(fd);
+	if (!recs)
+		return -ENOMEM;
+	if (err) {
+		free(recs);
+		return err;
+	}
+	*out = recs;
+	return n;
 }

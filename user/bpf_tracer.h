@@ -69,6 +69,12 @@ int tracer__stack(struct tracer *t, uint64_t stack_id, struct ms_stack *out);
 /* Counters summed over CPUs. */
 int tracer__counters(struct tracer *t, struct ms_counters *out);
 
+/*
+ * The watch tier: one iter/task pass over every process on the host (exact RSS
+ * split anon/file/shmem, in pages). *out is malloc'ed. Returns the count or -errno.
+ */
+int tracer__watch(struct tracer *t, struct ms_task_rec **out);
+
 /* Free the map entries of processes that are gone (one sweep for all of them). */
 void tracer__purge(struct tracer *t, const int *pids, int n);
 

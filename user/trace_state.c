@@ -732,6 +732,12 @@ static void fill_frames(struct trace_state *ts, int pid, uint64_t stack_id, stru
 		/* a scanned stack word is a frame only if it lands in a function */
 		if ((st.flags & MS_STACK_F_HOLES) && i > 0 && !sf.func)
 			continue;
+		/*
+		 * A frame-pointer walk through code built without them (libc) ends in
+		 * words that point nowhere: the stack ends there.
+		 */
+		if (!(st.flags & MS_STACK_F_HOLES) && i > 0 && !sf.module)
+			break;
 		f->addr = st.ips[i];
 		f->func = sf.func;
 		f->func_off = sf.func ? sf.func_off + back : 0;
