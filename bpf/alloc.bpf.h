@@ -158,10 +158,13 @@ static __always_inline __u64 stack_id_get(struct pt_regs *ctx, __u64 sp)
 	return stack_id_walk(ret_addr, PT_REGS_FP(ctx), 0);
 }
 
-/* Add delta bytes / allocs to (tgid, stack); new=1 also counts an allocation. */
-static __always_inline void stat_add(__u32 tgid, __u64 stack_id, __s64 bytes, __s64 nallocs, bool new_alloc)
+/* Add delta bytes / allocs to (tgid, stacks); new_alloc also counts an allocation. */
+static __always_inline void stat_add(__u32 tgid, const struct ms_alloc_val *owner, __s64 bytes,
+				     __s64 nallocs, bool new_alloc)
 {
-	struct ms_stat_key key = { .tgid = tgid, .stack_id = stack_id };
+	struct ms_stat_key key = {
+		.tgid = tgid, .stack_id = owner->stack_id, .py_stack_id = owner->py_stack_id,
+	};
 	struct ms_stat_val *v;
 
 	v = bpf_map_lookup_elem(&stats, &key);
@@ -196,14 +199,18 @@ static __always_inline bool block_del(void *map, __u32 tgid, __u64 addr)
 	old = *v;
 	if (bpf_map_delete_elem(map, &key))
 		return false;	/* another thread freed it first */
-	stat_add(tgid, old.stack_id, -(__s64)old.size, -1, false);
+	stat_add(tgid, &old, -(__s64)old.size, -1, false);
 	return true;
 }
 
-static __always_inline void block_add(void *map, __u32 tgid, __u64 addr, __u64 size, __u64 stack_id)
+/* A new block at addr of size bytes, owned by the stacks in owner (its size is ignored). */
+static __always_inline void block_add(void *map, __u32 tgid, __u64 addr, __u64 size,
+				      const struct ms_alloc_val *owner)
 {
 	struct ms_alloc_key key = { .tgid = tgid, .addr = addr };
-	struct ms_alloc_val val = { .size = size, .stack_id = stack_id };
+	struct ms_alloc_val val = {
+		.size = size, .stack_id = owner->stack_id, .py_stack_id = owner->py_stack_id,
+	};
 	long err;
 
 	err = bpf_map_update_elem(map, &key, &val, BPF_NOEXIST);
@@ -216,7 +223,7 @@ static __always_inline void block_add(void *map, __u32 tgid, __u64 addr, __u64 s
 		count(MS_C_DROP_ALLOCS);
 		return;
 	}
-	stat_add(tgid, stack_id, size, 1, true);
+	stat_add(tgid, &val, size, 1, true);
 }
 
 /*
@@ -227,6 +234,8 @@ static __always_inline void block_add(void *map, __u32 tgid, __u64 addr, __u64 s
  * equal stack pointer than the pending outer call; a shallower one means the
  * pending record is stale (its return was never seen) and is replaced.
  */
+#include "python.bpf.h"
+
 static __always_inline struct ms_pending *pending_get(bool create)
 {
 	return bpf_task_storage_get(&pending, bpf_get_current_task_btf(), 0,
@@ -252,7 +261,12 @@ static __always_inline int call_enter(struct pt_regs *ctx, __u32 kind, __u64 siz
 	p->sp = sp;
 	p->size = size;
 	p->arg = arg;
-	p->stack_id = kind != MS_K_MUNMAP ? stack_id_get(ctx, sp) : 0;
+	p->stack_id = 0;
+	p->py_stack_id = 0;
+	if (kind != MS_K_MUNMAP) {
+		p->stack_id = stack_id_get(ctx, sp);
+		p->py_stack_id = py_stack_id_get();
+	}
 	p->kind = kind;
 	return 0;
 }

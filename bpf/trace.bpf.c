@@ -126,10 +126,12 @@ static long unmap_collect(void *map, struct ms_alloc_key *key, struct ms_alloc_v
 }
 
 /* Put back the part of a region that survives an unmap. */
-static __always_inline void region_keep(__u32 tgid, __u64 start, __u64 len, __u64 stack_id)
+static __always_inline void region_keep(__u32 tgid, __u64 start, __u64 len, const struct ms_alloc_val *owner)
 {
 	struct ms_alloc_key key = { .tgid = tgid, .addr = start };
-	struct ms_alloc_val val = { .size = len, .stack_id = stack_id };
+	struct ms_alloc_val val = {
+		.size = len, .stack_id = owner->stack_id, .py_stack_id = owner->py_stack_id,
+	};
 
 	if (bpf_map_update_elem(&mmaps, &key, &val, BPF_ANY))
 		count(MS_C_DROP_ALLOCS);
@@ -147,27 +149,28 @@ static __always_inline void unmap_range(__u32 tgid, __u64 start, __u64 end)
 	bpf_for_each_map_elem(&mmaps, unmap_collect, &uc, 0);
 
 	for (int i = 0; i < MS_MUNMAP_MAX; i++) {
-		__u64 rs, re, lo, hi, stack_id;
+		struct ms_alloc_val owner;
+		__u64 rs, re, lo, hi;
 		__s64 nallocs = -1;
 
 		if (i >= uc.n)
 			break;
 		rs = uc.keys[i].addr;
 		re = rs + uc.vals[i].size;
-		stack_id = uc.vals[i].stack_id;
+		owner = uc.vals[i];
 		lo = rs > start ? rs : start;
 		hi = re < end ? re : end;
 		if (bpf_map_delete_elem(&mmaps, &uc.keys[i]))
 			continue;
 		if (rs < lo) {
-			region_keep(tgid, rs, lo - rs, stack_id);
+			region_keep(tgid, rs, lo - rs, &owner);
 			nallocs++;
 		}
 		if (hi < re) {
-			region_keep(tgid, hi, re - hi, stack_id);
+			region_keep(tgid, hi, re - hi, &owner);
 			nallocs++;
 		}
-		stat_add(tgid, stack_id, -(__s64)(hi - lo), nallocs, false);
+		stat_add(tgid, &owner, -(__s64)(hi - lo), nallocs, false);
 	}
 }
 
@@ -183,8 +186,8 @@ static __always_inline void remap(__u32 tgid, __u64 old_addr, __u64 new_addr, __
 	old = *v;
 	if (bpf_map_delete_elem(&mmaps, &key))
 		return;
-	stat_add(tgid, old.stack_id, -(__s64)old.size, -1, false);
-	block_add(&mmaps, tgid, new_addr, new_size, old.stack_id);
+	stat_add(tgid, &old, -(__s64)old.size, -1, false);
+	block_add(&mmaps, tgid, new_addr, new_size, &old);
 }
 
 SEC("uretprobe")
@@ -192,10 +195,14 @@ int BPF_KRETPROBE(alloc_exit, __u64 ret)
 {
 	__u32 kind = bpf_get_attach_cookie(ctx);
 	__u32 tgid = cur_tgid();
+	struct ms_alloc_val owner;
 	struct ms_pending p;
 
 	if (probe_only || !call_exit(ctx, kind, &p))
 		return 0;
+	owner.size = 0;
+	owner.stack_id = p.stack_id;
+	owner.py_stack_id = p.py_stack_id;
 	switch (kind) {
 	case MS_K_MALLOC:
 	case MS_K_CALLOC:
@@ -203,7 +210,7 @@ int BPF_KRETPROBE(alloc_exit, __u64 ret)
 	case MS_K_VALLOC:
 		if (!ret)
 			break;
-		block_add(&allocs, tgid, ret, p.size, p.stack_id);
+		block_add(&allocs, tgid, ret, p.size, &owner);
 		return 0;
 	case MS_K_REALLOC:
 		/*
@@ -220,20 +227,20 @@ int BPF_KRETPROBE(alloc_exit, __u64 ret)
 		}
 		if (p.arg)
 			block_del(&allocs, tgid, p.arg);
-		block_add(&allocs, tgid, ret, p.size, p.stack_id);
+		block_add(&allocs, tgid, ret, p.size, &owner);
 		return 0;
 	case MS_K_POSIX_MEMALIGN: {
 		__u64 addr = 0;
 
 		if ((int)ret != 0 || bpf_probe_read_user(&addr, sizeof(addr), (void *)p.arg) || !addr)
 			break;
-		block_add(&allocs, tgid, addr, p.size, p.stack_id);
+		block_add(&allocs, tgid, addr, p.size, &owner);
 		return 0;
 	}
 	case MS_K_MMAP:
 		if (ret >= MAP_FAILED_MIN || !p.size)
 			break;
-		block_add(&mmaps, tgid, ret, p.size, p.stack_id);
+		block_add(&mmaps, tgid, ret, p.size, &owner);
 		return 0;
 	case MS_K_MUNMAP:
 		if ((int)ret != 0)

@@ -42,13 +42,15 @@ struct ms_alloc_key {
 struct ms_alloc_val {
 	__u64 size;
 	__u64 stack_id;
+	__u64 py_stack_id;	/* 0: no Python stack */
 };
 
 /* Per-(process, stack) accounting. */
 struct ms_stat_key {
 	__u32 tgid;
 	__u32 pad;
-	__u64 stack_id;
+	__u64 stack_id;		/* native frames */
+	__u64 py_stack_id;	/* Python frames of the same call; 0: none */
 };
 
 struct ms_stat_val {
@@ -68,12 +70,29 @@ struct ms_stack {
 	__u64 ips[MS_MAX_FRAMES];
 };
 
+/* Python frames of one call, innermost first, stored once per id (a hash of code, lasti). */
+#define MS_PY_MAX_FRAMES	64
+#define MS_PY_FRAME_SHIM	(1u << 0)	/* a C-stack shim frame: not a Python function */
+
+struct ms_py_frame {
+	__u64 code;		/* PyCodeObject address */
+	__s32 lasti;		/* as struct py_raw_frame in user/python.h */
+	__u32 flags;		/* MS_PY_FRAME_* */
+};
+
+struct ms_py_stack {
+	__u32 nr;
+	__u32 flags;
+	struct ms_py_frame frames[MS_PY_MAX_FRAMES];
+};
+
 /* A call between its entry and its return probe, in task storage; kind 0 = none. */
 struct ms_pending {
 	__u64 sp;		/* stack pointer at entry: identifies the call */
 	__u64 size;		/* requested bytes (0 for free-like calls) */
 	__u64 arg;		/* old pointer (realloc, mremap, munmap) or memptr */
 	__u64 stack_id;
+	__u64 py_stack_id;
 	__u32 kind;		/* enum ms_kind */
 	__u32 pad;
 };
@@ -92,6 +111,8 @@ enum ms_counter {
 	MS_C_STALE_ENTRY,	/* entry record replaced before its return */
 	MS_C_LOST_EVENTS,	/* ring buffer full */
 	MS_C_MMAP_SPLITS_LOST,	/* munmap touched more regions than one pass handles */
+	MS_C_PY_NO_TSTATE,	/* Python process, but no thread state for the allocating thread */
+	MS_C_DROP_PY_STACKS,	/* Python stack map full */
 	MS_C__NR,
 };
 
@@ -231,11 +252,12 @@ struct ms_task_rec {
 
 _Static_assert(sizeof(struct ms_task_rec) == 72, "ms_task_rec layout");
 _Static_assert(sizeof(struct ms_alloc_key) == 16, "ms_alloc_key layout");
-_Static_assert(sizeof(struct ms_alloc_val) == 16, "ms_alloc_val layout");
-_Static_assert(sizeof(struct ms_stat_key) == 16, "ms_stat_key layout");
+_Static_assert(sizeof(struct ms_alloc_val) == 24, "ms_alloc_val layout");
+_Static_assert(sizeof(struct ms_stat_key) == 24, "ms_stat_key layout");
+_Static_assert(sizeof(struct ms_py_stack) == 8 + 16 * MS_PY_MAX_FRAMES, "ms_py_stack layout");
 _Static_assert(sizeof(struct ms_stat_val) == 32, "ms_stat_val layout");
 _Static_assert(sizeof(struct ms_stack) == 8 + 8 * MS_MAX_FRAMES, "ms_stack layout");
-_Static_assert(sizeof(struct ms_pending) == 40, "ms_pending layout");
+_Static_assert(sizeof(struct ms_pending) == 48, "ms_pending layout");
 _Static_assert(sizeof(struct ms_event) == 64, "ms_event layout");
 _Static_assert(sizeof(struct ms_oom_event) == 128 + 8 * MS_OOM_KSTACK + 2 * MS_COMM_LEN +
 	       MS_CG_DEPTH * MS_CG_NAME, "ms_oom_event layout");

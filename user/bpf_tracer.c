@@ -129,6 +129,7 @@ static void skel_configure(struct memslope_bpf *skel, const struct tracer_opts *
 	skel->rodata->nr_cpus = libbpf_num_possible_cpus() > 0 ? libbpf_num_possible_cpus() : 1;
 	bpf_map__set_max_entries(skel->maps.allocs, o->max_allocs);
 	bpf_map__set_max_entries(skel->maps.stacks, o->max_stacks);
+	bpf_map__set_max_entries(skel->maps.py_stacks, o->max_stacks / 2 > 1024 ? o->max_stacks / 2 : 1024);
 	bpf_map__set_max_entries(skel->maps.stats, o->max_stacks * 4);
 	bpf_map__set_max_entries(skel->maps.mmaps, o->max_mmaps);
 	bpf_map__set_max_entries(skel->maps.events, pow2_at_least(o->ringbuf_bytes, 4096));
@@ -542,6 +543,7 @@ void tracer__remove(struct tracer *t, int pid)
 	__u32 key = pid;
 
 	bpf_map_delete_elem(bpf_map__fd(t->skel->maps.targets), &key);
+	tracer__set_python(t, pid, NULL);
 	for (pp = &t->targets; (tg = *pp); pp = &tg->next) {
 		if (tg->pid != pid)
 			continue;
@@ -578,9 +580,36 @@ int tracer__for_each_stat(struct tracer *t, tracer_stat_fn fn, void *ctx)
 		prev = &key;
 		if (bpf_map_lookup_elem(fd, &key, &val))
 			continue;	/* deleted under us */
-		fn(ctx, key.tgid, key.stack_id, &val);
+		fn(ctx, &key, &val);
 	}
 	return errno == ENOENT ? 0 : -errno;
+}
+
+int tracer__py_stack(struct tracer *t, uint64_t py_stack_id, struct ms_py_stack *out)
+{
+	if (bpf_map_lookup_elem(bpf_map__fd(t->skel->maps.py_stacks), &py_stack_id, out))
+		return -ENOENT;
+	if (out->nr > MS_PY_MAX_FRAMES)
+		out->nr = MS_PY_MAX_FRAMES;
+	return 0;
+}
+
+int tracer__set_python(struct tracer *t, int pid, const struct ms_py_offsets *off)
+{
+	__u32 key = pid;
+	int fd = bpf_map__fd(t->skel->maps.py_procs);
+	bool had = bpf_map_lookup_elem(fd, &key, &(struct ms_py_offsets){}) == 0;
+
+	if (!off) {
+		if (had && !bpf_map_delete_elem(fd, &key) && t->skel->bss->py_nprocs)
+			t->skel->bss->py_nprocs--;
+		return 0;
+	}
+	if (bpf_map_update_elem(fd, &key, off, BPF_ANY))
+		return -errno;
+	if (!had)
+		t->skel->bss->py_nprocs++;
+	return 0;
 }
 
 int tracer__stack(struct tracer *t, uint64_t stack_id, struct ms_stack *out)

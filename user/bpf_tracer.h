@@ -58,13 +58,19 @@ bool tracer__attached(const struct tracer *t, int pid);
 /* Wait up to timeout_ms for lifecycle events and dispatch them. Returns events handled or -errno. */
 int tracer__poll(struct tracer *t, int timeout_ms);
 
-typedef void (*tracer_stat_fn)(void *ctx, uint32_t tgid, uint64_t stack_id, const struct ms_stat_val *v);
+typedef void (*tracer_stat_fn)(void *ctx, const struct ms_stat_key *k, const struct ms_stat_val *v);
 
 /* Call fn for every (process, stack) counter. Returns 0 or -errno. */
 int tracer__for_each_stat(struct tracer *t, tracer_stat_fn fn, void *ctx);
 
 /* Frames of a stack id. Returns 0 or -ENOENT. */
 int tracer__stack(struct tracer *t, uint64_t stack_id, struct ms_stack *out);
+
+/* Python frames of a Python stack id. Returns 0 or -ENOENT. */
+int tracer__py_stack(struct tracer *t, uint64_t py_stack_id, struct ms_py_stack *out);
+
+/* Walk pid's Python stacks with these offsets at every allocation (NULL: stop). 0 or -errno. */
+int tracer__set_python(struct tracer *t, int pid, const struct ms_py_offsets *off);
 
 /* Counters summed over CPUs. */
 int tracer__counters(struct tracer *t, struct ms_counters *out);

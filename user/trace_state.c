@@ -15,6 +15,7 @@
 #include "log.h"
 #include "oomdump.h"
 #include "oomevent.h"
+#include "python.h"
 #include "symbolize.h"
 #include "trace_state.h"
 
@@ -47,18 +48,24 @@ struct proc {
 	uint64_t maxrss_pages;
 	uint64_t last_stack_id;	/* the victim's own stack at death */
 	char *dump_path;
+	/* CPython in the process: detected after attach and after exec */
+	struct pyrt py;
+	bool has_py;
+	double py_since;	/* > 0: still looking for it since then */
 	struct proc *next;
 };
 
 /* Counters of one (process, stack), as last read; survive the process. */
 struct acc {
 	uint32_t tgid;
-	uint64_t stack_id;	/* 0: empty slot */
+	uint64_t stack_id;	/* native stack; 0: empty slot (1: no native stack) */
+	uint64_t py_stack_id;	/* Python stack of the same calls; 0: none */
 	struct ms_stat_val v;
 	int64_t first_live;
 	bool have_first;
 	struct series *live;
 	double slope;
+	bool py_named;		/* its Python frames were symbolized while the process lived */
 };
 
 struct trace_state {
@@ -135,6 +142,8 @@ static void argv_free(char **argv)
 
 static void proc_free(struct proc *p)
 {
+	if (p->has_py)
+		pyrt__release(&p->py);
 	free(p->dump_path);
 	argv_free(p->argv);
 	series__free(p->heap_series);
@@ -272,6 +281,8 @@ static void proc_attach(struct trace_state *ts, struct proc *p)
 		pr_warn("cannot attach to pid %d (%s): %s", p->pid, p->comm, strerror(-err));
 }
 
+static void py_detect(struct trace_state *ts, struct proc *p);
+
 int trace_state__add(struct trace_state *ts, int pid, int ppid)
 {
 	struct proc *p = proc_find(ts, pid);
@@ -304,15 +315,64 @@ int trace_state__add(struct trace_state *ts, int pid, int ppid)
 		pr_warn("pid %d (%s) maps no libc.so (statically linked?): allocations cannot be traced, only RSS is reported",
 			pid, p->comm);
 	symbolizer__snapshot(ts->sym, pid);
+	p->py_since = mono();
+	py_detect(ts, p);
 	return 0;
+}
+
+/* Stop reading pid's Python stacks (it exec'd, or exited). */
+static void py_forget(struct trace_state *ts, struct proc *p)
+{
+	if (!p->has_py)
+		return;
+	tracer__set_python(ts->tracer, p->pid, NULL);
+	pyrt__release(&p->py);
+	p->has_py = false;
+}
+
+/*
+ * Look for CPython in p. The loader maps libpython, and the interpreter makes its
+ * first thread state, a moment after exec: keep looking for a while.
+ */
+static void py_detect(struct trace_state *ts, struct proc *p)
+{
+	double waited = mono() - p->py_since;
+	int err;
+
+	err = pyrt__detect(p->pid, &p->py);
+	if (err == 0) {
+		err = tracer__set_python(ts->tracer, p->pid, &p->py.off);
+		if (err) {
+			pr_warn("pid %d (%s): cannot trace Python stacks: %s", p->pid, p->comm, strerror(-err));
+			pyrt__release(&p->py);
+		} else {
+			p->has_py = true;
+			pr_info("pid %d (%s): CPython %d.%d, Python stacks on", p->pid, p->comm, p->py.major,
+				p->py.minor);
+		}
+		p->py_since = 0;
+	} else if (err == -ENOTSUP) {
+		pr_warn("pid %d (%s): %s: Python frames unavailable, tracing native frames only", p->pid,
+			p->comm, p->py.why[0] ? p->py.why : "unsupported CPython");
+		p->py_since = 0;
+	} else if (err == -EAGAIN && waited > 10.0) {
+		pr_warn("pid %d (%s): CPython has no thread state after 10 s: native frames only", p->pid,
+			p->comm);
+		p->py_since = 0;
+	} else if ((err == -ENOENT && waited > 2.0) || err == -ESRCH) {
+		p->py_since = 0;	/* not Python: the common case, nothing to say */
+	}
 }
 
 void trace_state__exec_started(struct trace_state *ts, int pid)
 {
 	struct proc *p = proc_find(ts, pid);
 
-	if (p)
+	if (p) {
 		p->exec_since = mono();
+		py_forget(ts, p);
+		p->py_since = mono();
+	}
 }
 
 void trace_state__event(struct trace_state *ts, const struct ms_event *e)
@@ -333,6 +393,8 @@ void trace_state__event(struct trace_state *ts, const struct ms_event *e)
 		argv_free(p->argv);
 		p->argv = read_cmdline(e->pid);
 		p->exec_since = mono();
+		py_forget(ts, p);
+		p->py_since = mono();
 		pr_debug("exec: %u (%s)", e->pid, p->comm);
 		break;
 	case MS_EV_OOM:
@@ -382,6 +444,8 @@ void trace_state__tick(struct trace_state *ts)
 	for (struct proc *p = ts->procs; p; p = p->next) {
 		int err;
 
+		if (p->py_since > 0 && !p->exited)
+			py_detect(ts, p);
 		/* a victim whose exit we never saw (lost event): dump what we have */
 		if (p->oom_seen && !p->dump_path && !p->dump_due && mono() - p->oom_at > 2.0)
 			p->dump_due = true;
@@ -435,14 +499,15 @@ bool trace_state__exited(const struct trace_state *ts, int pid)
 
 /* --- per-stack counters --------------------------------------------------- */
 
-static size_t acc_hash(uint32_t tgid, uint64_t stack_id)
+static size_t acc_hash(uint32_t tgid, uint64_t stack_id, uint64_t py_stack_id)
 {
-	uint64_t h = stack_id ^ ((uint64_t)tgid * 0x9e3779b97f4a7c15ULL);
+	uint64_t h = stack_id ^ ((uint64_t)tgid * 0x9e3779b97f4a7c15ULL) ^ (py_stack_id * 31);
 
 	return h ^ (h >> 31);
 }
 
-static struct acc *acc_get(struct trace_state *ts, uint32_t tgid, uint64_t stack_id)
+static struct acc *acc_get(struct trace_state *ts, uint32_t tgid, uint64_t stack_id,
+			   uint64_t py_stack_id)
 {
 	size_t mask, i;
 
@@ -457,7 +522,8 @@ static struct acc *acc_get(struct trace_state *ts, uint32_t tgid, uint64_t stack
 
 			if (!a->stack_id)
 				continue;
-			for (i = acc_hash(a->tgid, a->stack_id) & (ncap - 1); n[i].stack_id; i = (i + 1) & (ncap - 1))
+			for (i = acc_hash(a->tgid, a->stack_id, a->py_stack_id) & (ncap - 1); n[i].stack_id;
+			     i = (i + 1) & (ncap - 1))
 				;
 			n[i] = *a;
 		}
@@ -466,32 +532,59 @@ static struct acc *acc_get(struct trace_state *ts, uint32_t tgid, uint64_t stack
 		ts->acc_cap = ncap;
 	}
 	mask = ts->acc_cap - 1;
-	for (i = acc_hash(tgid, stack_id) & mask; ts->accs[i].stack_id; i = (i + 1) & mask)
-		if (ts->accs[i].tgid == tgid && ts->accs[i].stack_id == stack_id)
+	for (i = acc_hash(tgid, stack_id, py_stack_id) & mask; ts->accs[i].stack_id; i = (i + 1) & mask)
+		if (ts->accs[i].tgid == tgid && ts->accs[i].stack_id == stack_id &&
+		    ts->accs[i].py_stack_id == py_stack_id)
 			return &ts->accs[i];
 	ts->accs[i].tgid = tgid;
 	ts->accs[i].stack_id = stack_id;
+	ts->accs[i].py_stack_id = py_stack_id;
 	ts->accs[i].live = series__new(STACK_SERIES);
 	ts->nacc++;
 	return &ts->accs[i];
 }
 
+static size_t python_frames(struct trace_state *ts, struct proc *p, uint64_t py_stack_id,
+			    struct rpt_frame *frames);
+
 struct sample_ctx {
 	struct trace_state *ts;
 	double t;
+	struct proc *last;	/* the process of the previous counter: they come in runs */
 };
 
-static void on_stat(void *ctx, uint32_t tgid, uint64_t stack_id, const struct ms_stat_val *v)
+static void on_stat(void *ctx, const struct ms_stat_key *k, const struct ms_stat_val *v)
 {
 	struct sample_ctx *sc = ctx;
+	struct proc *p;
 	struct acc *a;
 
-	if (!stack_id)
-		stack_id = 1;	/* "no stack" still needs a slot */
-	a = acc_get(sc->ts, tgid, stack_id);
+	/*
+	 * CPython frees its objects when it shuts down: what an exited Python
+	 * process held is what the last sample before its exit saw.
+	 */
+	p = sc->last && sc->last->pid == (int)k->tgid ? sc->last : proc_find(sc->ts, k->tgid);
+	sc->last = p;
+	if (p && p->exited && p->has_py)
+		return;
+	/* "no native stack" still needs a slot: 0 marks empty ones */
+	a = acc_get(sc->ts, k->tgid, k->stack_id ? k->stack_id : 1, k->py_stack_id);
 	if (!a)
 		return;
 	a->v = *v;
+	/*
+	 * Name the Python frames now: code objects die (lambdas, exec'd code, the
+	 * whole process), and the names are cached for the reports.
+	 */
+	if (a->py_stack_id && !a->py_named && p && p->has_py && !p->exited) {
+		struct rpt_frame *frames = calloc(MS_PY_MAX_FRAMES, sizeof(*frames));
+
+		if (frames) {
+			python_frames(sc->ts, p, a->py_stack_id, frames);
+			free(frames);
+		}
+		a->py_named = true;
+	}
 	if (!a->have_first) {
 		a->first_live = v->live_bytes;
 		a->have_first = true;
@@ -597,7 +690,8 @@ void trace_state__sample(struct trace_state *ts, double t)
 
 /* --- reports -------------------------------------------------------------- */
 
-static void fill_frames(struct trace_state *ts, int pid, uint64_t stack_id, struct rpt_stack *rs);
+static void fill_frames(struct trace_state *ts, struct proc *p, uint64_t stack_id,
+			uint64_t py_stack_id, struct rpt_stack *rs);
 
 /* "f (a.c:3) <- g (b.c:9) <- ..." for alerts: the first few frames of a stack. */
 static void format_frames(const struct rpt_stack *rs, char *buf, size_t len)
@@ -663,7 +757,7 @@ static void proc_alert(struct trace_state *ts, struct proc *p)
 			n = i;
 			break;	/* only stacks that grow explain growth */
 		}
-		fill_frames(ts, p->pid, top[i]->stack_id, &rs);
+		fill_frames(ts, p, top[i]->stack_id, top[i]->py_stack_id, &rs);
 		format_frames(&rs, text[i], sizeof(text[i]));
 		free(rs.frames);
 		as[i].live_bytes = top[i]->v.live_bytes;
@@ -699,25 +793,22 @@ static char **argv_dup(char **argv)
 	return d;
 }
 
-static void fill_frames(struct trace_state *ts, int pid, uint64_t stack_id, struct rpt_stack *rs)
+/* Native frames of stack_id into frames[] (room for MS_MAX_FRAMES); returns how many. */
+static size_t native_frames(struct trace_state *ts, int pid, uint64_t stack_id, struct rpt_frame *frames)
 {
 	struct ms_stack st;
+	size_t n = 0;
 
-	rs->nframes = 0;
-	rs->frames = NULL;
 	if (stack_id <= 1 || tracer__stack(ts->tracer, stack_id, &st) || !st.nr)
-		return;
+		return 0;
 	if (log_verbosity >= LOG_DEBUG && (st.flags & MS_STACK_F_HOLES)) {
 		for (uint32_t i = 0; i < st.nr; i++)
 			if (st.ips[i])
 				pr_debug("stack %#llx slot %u: %#llx", (unsigned long long)stack_id, i,
 					 (unsigned long long)st.ips[i]);
 	}
-	rs->frames = calloc(st.nr, sizeof(*rs->frames));
-	if (!rs->frames)
-		return;
 	for (uint32_t i = 0; i < st.nr; i++) {
-		struct rpt_frame *f = &rs->frames[rs->nframes];
+		struct rpt_frame *f = &frames[n];
 		unsigned int back;
 		struct sym_frame sf;
 
@@ -746,8 +837,153 @@ static void fill_frames(struct trace_state *ts, int pid, uint64_t stack_id, stru
 		f->file = sf.file;
 		f->line = sf.line;
 		f->lang = "c";
-		rs->nframes++;
+		n++;
 	}
+	return n;
+}
+
+/* Python frames of py_stack_id into frames[] (room for MS_PY_MAX_FRAMES), shims dropped. */
+static size_t python_frames(struct trace_state *ts, struct proc *p, uint64_t py_stack_id,
+			    struct rpt_frame *frames)
+{
+	struct ms_py_stack st;
+	size_t n = 0;
+
+	if (!py_stack_id || !p->has_py || tracer__py_stack(ts->tracer, py_stack_id, &st))
+		return 0;
+	for (uint32_t i = 0; i < st.nr; i++) {
+		const struct ms_py_frame *rf = &st.frames[i];
+		struct rpt_frame *f = &frames[n];
+		struct py_frame pf = {};
+
+		if (rf->flags & MS_PY_FRAME_SHIM)
+			continue;
+		if (pyrt__symbolize(&p->py, rf->code, rf->lasti, &pf) < 0 || pf.stale) {
+			f->func = "<stale code object>";	/* the function is gone: no guess */
+		} else {
+			f->func = pf.func;
+			f->file = pf.file;
+			f->line = pf.line;
+		}
+		f->addr = rf->code;
+		f->module = p->py.path;
+		f->lang = "python";
+		n++;
+	}
+	return n;
+}
+
+/* The interpreter's eval loop: where native frames hand over to Python ones. */
+static bool is_eval_frame(const char *func)
+{
+	static const char *const names[] = {
+		"_PyEval_EvalFrameDefault", "_PyEval_EvalFrame", "PyEval_EvalFrameEx",
+		"_PyEval_Vector", "PyEval_EvalCode", "_PyEval_EvalCode",
+	};
+
+	for (size_t i = 0; func && i < sizeof(names) / sizeof(names[0]); i++)
+		if (!strcmp(func, names[i]))
+			return true;
+	return false;
+}
+
+/*
+ * A stack's frames, innermost first: the native frames from the allocator up to
+ * the interpreter's eval loop (C extensions, the object allocator), then the
+ * Python frames that were running; without Python, the native frames alone.
+ */
+static void fill_frames(struct trace_state *ts, struct proc *p, uint64_t stack_id,
+			uint64_t py_stack_id, struct rpt_stack *rs)
+{
+	struct rpt_frame *f = calloc(MS_MAX_FRAMES + MS_PY_MAX_FRAMES, sizeof(*f));
+	size_t nn = 0, np = 0, cut;
+
+	rs->nframes = 0;
+	rs->frames = NULL;
+	if (!f)
+		return;
+	nn = native_frames(ts, p->pid, stack_id, f);
+	np = python_frames(ts, p, py_stack_id, f + MS_MAX_FRAMES);
+	if (np) {
+		for (cut = 0; cut < nn && !is_eval_frame(f[cut].func); cut++)
+			;
+		memmove(f + cut, f + MS_MAX_FRAMES, np * sizeof(*f));
+		nn = cut;
+	}
+	rs->frames = f;
+	rs->nframes = nn + np;
+}
+
+/*
+ * The test a stack ran under: its outermost Python frame whose function name
+ * starts with "test" (pytest and unittest), as "file.py::qualname"; NULL when none.
+ */
+static const char *stack_test(const struct rpt_stack *rs, char *buf, size_t len)
+{
+	for (size_t i = rs->nframes; i-- > 0;) {
+		const struct rpt_frame *f = &rs->frames[i];
+		const char *name, *file;
+
+		if (strcmp(f->lang, "python") || !f->file || !f->func)
+			continue;
+		name = strrchr(f->func, '.');
+		name = name ? name + 1 : f->func;
+		if (strncmp(name, "test", 4))
+			continue;
+		file = strrchr(f->file, '/');
+		snprintf(buf, len, "%s::%s", file ? file + 1 : f->file, f->func);
+		return buf;
+	}
+	return NULL;
+}
+
+/* Live bytes per test over every stack of p (not only the top ones), largest first. */
+static void fill_by_test(struct trace_state *ts, struct proc *p, struct rpt_process *rp)
+{
+	size_t cap = 0;
+
+	for (size_t i = 0; i < ts->acc_cap; i++) {
+		struct acc *a = &ts->accs[i];
+		struct rpt_stack rs = {};
+		char buf[512];
+		const char *test;
+		size_t j;
+
+		if (!a->stack_id || a->tgid != (uint32_t)p->pid || !a->py_stack_id || a->v.live_bytes <= 0)
+			continue;
+		fill_frames(ts, p, a->stack_id, a->py_stack_id, &rs);
+		test = stack_test(&rs, buf, sizeof(buf));
+		if (test) {
+			for (j = 0; j < rp->ntests && strcmp(rp->by_test[j].test, test); j++)
+				;
+			if (j == rp->ntests) {
+				if (rp->ntests == cap) {
+					size_t ncap = cap ? 2 * cap : 8;
+					struct rpt_test *nt = realloc(rp->by_test, ncap * sizeof(*nt));
+
+					if (!nt) {
+						free(rs.frames);
+						return;
+					}
+					rp->by_test = nt;
+					cap = ncap;
+				}
+				rp->by_test[j].test = strdup(test);
+				rp->by_test[j].live_bytes = 0;
+				rp->ntests++;
+			}
+			rp->by_test[j].live_bytes += a->v.live_bytes;
+		}
+		free(rs.frames);
+	}
+	/* largest first: a few entries, insertion sort */
+	for (size_t i = 1; i < rp->ntests; i++)
+		for (size_t j = i; j > 0 && rp->by_test[j].live_bytes > rp->by_test[j - 1].live_bytes; j--) {
+			struct rpt_test t = rp->by_test[j];
+
+			rp->by_test[j] = rp->by_test[j - 1];
+			rp->by_test[j - 1] = t;
+		}
 }
 
 static void fill_process(struct trace_state *ts, struct proc *p, struct rpt_process *rp, int nstacks)
@@ -803,10 +1039,12 @@ static void fill_process(struct trace_state *ts, struct proc *p, struct rpt_proc
 		rs->allocs = a->v.allocs;
 		rs->growth_bytes = a->v.live_bytes - a->first_live;
 		rs->slope_bps = a->live && series__len(a->live) >= 3 ? growth__slope(a->live) : 0;
-		fill_frames(ts, p->pid, a->stack_id, rs);
+		fill_frames(ts, p, a->stack_id, a->py_stack_id, rs);
 	}
 	rp->nstacks = n;
 	free(list);
+	if (p->has_py && nstacks >= JSON_STACKS)
+		fill_by_test(ts, p, rp);	/* final reports and dumps: every stack counts */
 }
 
 struct rpt *trace_state__report(struct trace_state *ts, int top, bool final)
@@ -884,6 +1122,9 @@ void trace_state__report_free(struct rpt *r)
 		argv_free(rp->argv);
 		for (size_t j = 0; j < rp->nstacks; j++)
 			free(rp->stacks[j].frames);
+		for (size_t j = 0; j < rp->ntests; j++)
+			free((char *)rp->by_test[j].test);
+		free(rp->by_test);
 		free(rp->stacks);
 		free(rp->series);
 	}
@@ -941,12 +1182,15 @@ static void proc_dump(struct trace_state *ts, struct proc *p)
 
 	p->dump_due = false;
 	oomdump__init(&d);
-	fill_process(ts, p, &rp, 10);
+	fill_process(ts, p, &rp, JSON_STACKS);
 	d.series = rp.series;
 	d.npoints = rp.npoints;
 	d.growth = p->growth;
 	d.stacks = rp.stacks;
-	d.nstacks = rp.nstacks;
+	d.nstacks = rp.nstacks < 10 ? rp.nstacks : 10;
+	d.by_test = rp.by_test;
+	d.ntests = rp.ntests;
+	d.test = rp.ntests ? rp.by_test[0].test : NULL;	/* the test holding the most */
 
 	d.victim.pid = p->pid;
 	memcpy(d.victim.comm, p->comm, sizeof(d.victim.comm));
@@ -958,7 +1202,7 @@ static void proc_dump(struct trace_state *ts, struct proc *p)
 	if (p->maxrss_pages)
 		d.victim.peak_rss_bytes = p->maxrss_pages * page;
 	if (p->last_stack_id) {
-		fill_frames(ts, p->pid, p->last_stack_id, &last);
+		fill_frames(ts, p, p->last_stack_id, 0, &last);
 		d.last_stack = last.frames;
 		d.nlast = last.nframes;
 	}
@@ -984,6 +1228,9 @@ static void proc_dump(struct trace_state *ts, struct proc *p)
 				  err ? NULL : path);
 	}
 	free(last.frames);
+	for (size_t j = 0; j < rp.ntests; j++)
+		free((char *)rp.by_test[j].test);
+	free(rp.by_test);
 	for (size_t j = 0; j < rp.nstacks; j++)
 		free(rp.stacks[j].frames);
 	free(rp.stacks);
