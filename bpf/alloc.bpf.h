@@ -52,11 +52,17 @@ struct {
 	__type(value, struct ms_stack);
 } stacks SEC(".maps");
 
+/* Per-CPU scratch: a stack is too big for the BPF stack. */
+struct stack_scratch {
+	struct ms_stack st;
+	__u64 last_id;		/* the id this CPU stored last: allocation loops repeat it */
+};
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct ms_stack);		/* scratch: too big for the BPF stack */
+	__type(value, struct stack_scratch);
 } stack_scratch SEC(".maps");
 
 struct {
@@ -103,12 +109,14 @@ static __always_inline __u64 hash_step(__u64 h, __u64 v)
 static __always_inline __u64 stack_id_walk(__u64 first, __u64 fp, __u32 flags)
 {
 	__u64 h = 14695981039346656037ULL ^ flags;	/* FNV offset basis */
+	struct stack_scratch *sc;
 	struct ms_stack *st;
 	__u32 zero = 0, nr = 1;
 
-	st = bpf_map_lookup_elem(&stack_scratch, &zero);
-	if (!st)
+	sc = bpf_map_lookup_elem(&stack_scratch, &zero);
+	if (!sc)
 		return 0;
+	st = &sc->st;
 	st->ips[0] = first;
 	h = hash_step(h, first);
 	for (int i = 1; i < MS_MAX_FRAMES; i++) {
@@ -130,6 +138,8 @@ static __always_inline __u64 stack_id_walk(__u64 first, __u64 fp, __u32 flags)
 	st->flags = flags;
 	if (h == 0)
 		h = 1;
+	if (h == sc->last_id)
+		return h;	/* stored already: skip the map lookup */
 
 	if (!bpf_map_lookup_elem(&stacks, &h)) {
 		long err = bpf_map_update_elem(&stacks, &h, st, BPF_NOEXIST);
@@ -139,6 +149,7 @@ static __always_inline __u64 stack_id_walk(__u64 first, __u64 fp, __u32 flags)
 			return 0;
 		}
 	}
+	sc->last_id = h;
 	return h;
 }
 

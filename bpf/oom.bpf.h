@@ -190,15 +190,17 @@ static __always_inline void unhijack_words(struct death_scratch *ds, __u64 sp)
 static __always_inline __u64 stack_id_at_death(struct task_struct *task, __u64 ip, __u64 sp, __u64 bp)
 {
 	__u64 h = 14695981039346656037ULL ^ MS_STACK_F_IP0, fp = 0, ret = 0;
+	struct stack_scratch *sc;
 	struct death_scratch *ds;
 	struct ms_stack *st;
 	__u64 *words;
 	__u32 zero = 0;
 
-	st = bpf_map_lookup_elem(&stack_scratch, &zero);
+	sc = bpf_map_lookup_elem(&stack_scratch, &zero);
 	ds = bpf_map_lookup_elem(&scan_scratch, &zero);
-	if (!st || !ds)
+	if (!sc || !ds)
 		return 0;
+	st = &sc->st;
 	words = ds->words;
 	__builtin_memset(st->ips, 0, sizeof(st->ips));
 	hijacked_read(task, ds);

@@ -279,13 +279,20 @@ void tracer__free(struct tracer *t)
 	struct target *tg, *ntg;
 	struct libc_plan *p, *np;
 
+	double t0;
+	int n = 0;
+
 	if (!t)
 		return;
+	t0 = now_ms();
 	for (tg = t->targets; tg; tg = ntg) {
 		ntg = tg->next;
+		n += tg->nlinks || tg->multi_fd[0] >= 0;
 		target_detach(tg);
 		free(tg);
 	}
+	if (n)
+		pr_info("detached from %d processes in %.1f ms", n, now_ms() - t0);
 	for (p = t->plans; p; p = np) {
 		np = p->next;
 		free(p);
@@ -547,9 +554,14 @@ void tracer__remove(struct tracer *t, int pid)
 	for (pp = &t->targets; (tg = *pp); pp = &tg->next) {
 		if (tg->pid != pid)
 			continue;
+		double t0 = now_ms();
+		bool had = tg->nlinks || tg->multi_fd[0] >= 0;
+
 		*pp = tg->next;
 		target_detach(tg);
 		free(tg);
+		if (had)
+			pr_info("detached from pid %d in %.1f ms", pid, now_ms() - t0);
 		return;
 	}
 }
