@@ -20,10 +20,11 @@ endif
 # Debian 12 packages: build, run and test. `make deps` is all a fresh machine needs.
 DEPS_APT := clang llvm bpftool libbpf-dev libelf-dev libdw-dev zlib1g-dev libcapstone-dev \
 	    libjson-c-dev libcriterion-dev pkg-config make gcc python3 python3-pytest \
-	    libprotobuf-c-dev protobuf-c-compiler protobuf-compiler chromium
+	    libprotobuf-c-dev protobuf-c-compiler protobuf-compiler chromium \
+	    libmicrohttpd-dev libinih-dev libsystemd-dev prometheus
 
 ARCH		:= x86
-PKGS		:= libbpf libdw libelf json-c libprotobuf-c
+PKGS		:= libbpf libdw libelf json-c libprotobuf-c libmicrohttpd inih libsystemd
 PKG_CFLAGS	:= $(shell pkg-config --cflags $(PKGS) capstone 2>/dev/null)
 PKG_LIBS	:= $(shell pkg-config --libs $(PKGS) capstone 2>/dev/null)
 
@@ -43,7 +44,8 @@ SKEL		:= $(O)/memslope.skel.h
 
 # User space: modules that use libbpf or the skeleton; everything else is pure
 # and is linked alone into the unit tests.
-LIBBPF_SRCS	:= user/main.c user/trace_state.c $(wildcard user/cmd_*.c) $(wildcard user/bpf_*.c)
+LIBBPF_SRCS	:= user/main.c user/trace_state.c $(wildcard user/cmd_*.c) $(wildcard user/bpf_*.c) \
+		   user/daemon_escalate.c user/daemon_http.c
 PURE_SRCS	:= $(filter-out $(LIBBPF_SRCS),$(wildcard user/*.c))
 # pprof's schema, compiled by protoc-c into $(O)/proto/profile.pb-c.[ch] (pure too)
 PROTO_C		:= $(O)/proto/profile.pb-c.c
@@ -157,8 +159,19 @@ bench: all
 demo: all
 	$(BIN) trace -i 1 -n 5 --json $(O)/demo.json --html $(O)/demo.html -- $(O)/workloads/leaky 12
 
+SYSTEMD_UNITDIR	?= /lib/systemd/system
+SYSCONFDIR	?= /etc
+
 install: $(BIN)
 	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/memslope
+	sed 's|@BINDIR@|$(PREFIX)/bin|g' deploy/memslope.service > $(O)/memslope.service
+	install -D -m 0644 $(O)/memslope.service $(DESTDIR)$(SYSTEMD_UNITDIR)/memslope.service
+	test -e $(DESTDIR)$(SYSCONFDIR)/memslope/memslope.conf || \
+		install -D -m 0644 deploy/memslope.conf $(DESTDIR)$(SYSCONFDIR)/memslope/memslope.conf
+	install -D -m 0644 deploy/prometheus/memslope.rules.yml \
+		$(DESTDIR)$(PREFIX)/share/memslope/prometheus/memslope.rules.yml
+	install -D -m 0644 deploy/prometheus/scrape.yml \
+		$(DESTDIR)$(PREFIX)/share/memslope/prometheus/scrape.yml
 
 format:
 	clang-format -i $(wildcard user/*.[ch] bpf/*.[ch] include/*.h tests/unit/*.c tests/workloads/*.c)

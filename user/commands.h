@@ -6,5 +6,7 @@
 int cmd_trace(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_oom(int argc, char **argv);
+int cmd_daemon(int argc, char **argv);
+int cmd_status(int argc, char **argv);
 
 #endif

@@ -17,6 +17,8 @@ static const struct command {
 	{ "trace", cmd_trace, "trace a process or a command: which stacks own its growing memory" },
 	{ "report", cmd_report, "a saved report or OOM dump as pprof, folded stacks, HTML or text" },
 	{ "oom", cmd_oom, "OOM kills: list the post-mortem dumps, show one" },
+	{ "daemon", cmd_daemon, "watch every process: growth alerts, OOM dumps, Prometheus metrics" },
+	{ "status", cmd_status, "what the running daemon sees: growing processes, recent alerts" },
 };
 
 static void usage(FILE *f)

@@ -86,6 +86,7 @@ struct trace_state {
 	int *purge;		/* exited pids whose map entries go at the next sample */
 	int npurge, purge_cap;
 	int live_lines;		/* lines drawn by the last live table (tty redraw) */
+	bool no_dumps;		/* the caller writes OOM dumps (the daemon) */
 };
 
 static uint64_t now_s_mono(void)
@@ -684,7 +685,7 @@ void trace_state__sample(struct trace_state *ts, double t)
 			proc_alert(ts, p);
 	}
 	for (p = ts->procs; p; p = p->next)
-		if (p->dump_due && !p->dump_path)
+		if (p->dump_due && !p->dump_path && !ts->no_dumps)
 			proc_dump(ts, p);
 }
 
@@ -720,34 +721,29 @@ static int cmp_acc_slope(const void *a, const void *b)
 	return x->slope < y->slope ? 1 : x->slope > y->slope ? -1 : 0;
 }
 
-/* Feed the alerter with p's verdict and its fastest-growing stacks. */
-static void proc_alert(struct trace_state *ts, struct proc *p)
+size_t trace_state__top_growing(struct trace_state *ts, int pid, struct alert_stack *as,
+				char (*text)[TRACE_STATE_FRAMES_LEN], size_t max)
 {
-	struct alert_proc ap = {
-		.pid = p->pid, .comm = p->comm, .argv = p->argv,
-		.cgroup = p->cgroup[0] ? p->cgroup : NULL, .rss_bytes = p->rss, .limit_bytes = p->limit,
-	};
-	struct alert_stack as[3];
-	char text[3][512];
-	struct acc *top[3] = {};
+	struct proc *p = proc_find(ts, pid);
+	struct acc *top[TRACE_STATE_TOP] = {};
 	size_t n = 0;
 
-	/* Only flagged processes need their stacks ranked; the rest costs one call. */
-	if (p->growth.verdict == GV_LEAK || p->growth.verdict == GV_GROWING) {
-		for (size_t i = 0; i < ts->acc_cap; i++) {
-			struct acc *a = &ts->accs[i];
+	if (!p)
+		return 0;
+	if (max > TRACE_STATE_TOP)
+		max = TRACE_STATE_TOP;
+	for (size_t i = 0; i < ts->acc_cap && max; i++) {
+		struct acc *a = &ts->accs[i];
 
-			if (!a->stack_id || a->tgid != (uint32_t)p->pid || !a->live ||
-			    series__len(a->live) < 3)
-				continue;
-			a->slope = growth__slope(a->live);
-			if (n < 3) {
-				top[n++] = a;
-				qsort(top, n, sizeof(top[0]), cmp_acc_slope);
-			} else if (a->slope > top[2]->slope) {
-				top[2] = a;
-				qsort(top, n, sizeof(top[0]), cmp_acc_slope);
-			}
+		if (!a->stack_id || a->tgid != (uint32_t)pid || !a->live || series__len(a->live) < 3)
+			continue;
+		a->slope = growth__slope(a->live);
+		if (n < max) {
+			top[n++] = a;
+			qsort(top, n, sizeof(top[0]), cmp_acc_slope);
+		} else if (a->slope > top[n - 1]->slope) {
+			top[n - 1] = a;
+			qsort(top, n, sizeof(top[0]), cmp_acc_slope);
 		}
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -764,6 +760,23 @@ static void proc_alert(struct trace_state *ts, struct proc *p)
 		as[i].slope_bps = top[i]->slope;
 		as[i].frames = text[i];
 	}
+	return n;
+}
+
+/* Feed the alerter with p's verdict and its fastest-growing stacks. */
+static void proc_alert(struct trace_state *ts, struct proc *p)
+{
+	struct alert_proc ap = {
+		.pid = p->pid, .comm = p->comm, .argv = p->argv,
+		.cgroup = p->cgroup[0] ? p->cgroup : NULL, .rss_bytes = p->rss, .limit_bytes = p->limit,
+	};
+	struct alert_stack as[3];
+	char text[3][TRACE_STATE_FRAMES_LEN];
+	size_t n = 0;
+
+	/* Only flagged processes need their stacks ranked; the rest costs one call. */
+	if (p->growth.verdict == GV_LEAK || p->growth.verdict == GV_GROWING)
+		n = trace_state__top_growing(ts, p->pid, as, text, 3);
 	alerter__feed(ts->alerter, wall_now(), &ap, &p->growth, as, n);
 }
 
@@ -1236,4 +1249,66 @@ static void proc_dump(struct trace_state *ts, struct proc *p)
 	free(rp.stacks);
 	free(rp.series);
 	argv_free(rp.argv);
+}
+
+/* --- for the daemon: escalations come and go ------------------------------- */
+
+void trace_state__set_dumps(struct trace_state *ts, bool write_dumps)
+{
+	ts->no_dumps = !write_dumps;
+}
+
+int trace_state__last_stack(struct trace_state *ts, int pid, struct rpt_stack *out)
+{
+	struct proc *p = proc_find(ts, pid);
+
+	memset(out, 0, sizeof(*out));
+	if (!p || !p->last_stack_id)
+		return -ENOENT;
+	fill_frames(ts, p, p->last_stack_id, 0, out);
+	return out->nframes ? 0 : -ENOENT;
+}
+
+void trace_state__remove(struct trace_state *ts, int pid)
+{
+	struct proc **pp, *p;
+	struct acc *old = ts->accs;
+	size_t cap = ts->acc_cap;
+
+	for (pp = &ts->procs; (p = *pp) && p->pid != pid; pp = &p->next)
+		;
+	if (!p)
+		return;
+	*pp = p->next;
+	py_forget(ts, p);
+	tracer__remove(ts->tracer, pid);
+	/* its map entries go now: nothing refers to them once the process is forgotten */
+	tracer__purge(ts->tracer, &pid, 1);
+	symbolizer__forget(ts->sym, pid);
+	proc_free(p);
+
+	/* rebuild the counters without pid's (open addressing has no deletion) */
+	ts->accs = calloc(cap, sizeof(*ts->accs));
+	if (!ts->accs) {
+		ts->accs = old;	/* keep them: a few stale counters, not a crash */
+		return;
+	}
+	ts->nacc = 0;
+	for (size_t j = 0; j < cap; j++) {
+		struct acc *a = &old[j];
+		size_t i;
+
+		if (!a->stack_id)
+			continue;
+		if (a->tgid == (uint32_t)pid) {
+			series__free(a->live);
+			continue;
+		}
+		for (i = acc_hash(a->tgid, a->stack_id, a->py_stack_id) & (cap - 1); ts->accs[i].stack_id;
+		     i = (i + 1) & (cap - 1))
+			;
+		ts->accs[i] = *a;
+		ts->nacc++;
+	}
+	free(old);
 }

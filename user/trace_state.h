@@ -58,4 +58,27 @@ void trace_state__report_free(struct rpt *r);
 /* Did any process end up flagged (leak, or growing at critical severity)? */
 bool trace_state__any_leak(const struct trace_state *ts);
 
+/* --- for the daemon, which traces flagged processes for a while ---------- */
+
+#define TRACE_STATE_TOP		3	/* stacks an alert carries */
+#define TRACE_STATE_FRAMES_LEN	512	/* one stack as alert text */
+
+/*
+ * pid's fastest-growing stacks (Theil-Sen slope of live bytes > 0), fastest first, at
+ * most max (<= TRACE_STATE_TOP): as[i].frames points to text[i] ("f (a.c:3) <- main").
+ * Returns how many.
+ */
+struct alert_stack;
+size_t trace_state__top_growing(struct trace_state *ts, int pid, struct alert_stack *as,
+				char (*text)[TRACE_STATE_FRAMES_LEN], size_t max);
+
+/* OOM dumps of traced processes are written here (default) or left to the caller. */
+void trace_state__set_dumps(struct trace_state *ts, bool write_dumps);
+
+/* The stack an OOM-killed pid died in; out->frames malloc'ed. Returns 0 or -ENOENT. */
+int trace_state__last_stack(struct trace_state *ts, int pid, struct rpt_stack *out);
+
+/* Stop tracing pid and forget it: probes, map entries, counters, series. */
+void trace_state__remove(struct trace_state *ts, int pid);
+
 #endif
