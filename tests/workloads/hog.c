@@ -5,7 +5,9 @@
  * Usage: hog MIB [SECONDS]     (defaults: 16 MiB, 60 s)
  *
  * Raises its own oom_score_adj to 1000 (lowering needs CAP_SYS_RESOURCE, raising does
- * not), maps MIB MiB in hold_memory() and touches every page, prints "hog ready" on
+ * not), waits 300 ms (a tracer following forks attaches to a new process within a few
+ * ms: what a child allocates before that is not seen), maps MIB MiB in hold_memory()
+ * and touches every page, prints "hog ready" on
  * stdout, then sleeps SECONDS and exits 0. In a memory cgroup where another process
  * allocates past the limit, the OOM killer chooses this process: the victim is not the
  * trigger.
@@ -36,6 +38,7 @@ int main(int argc, char **argv)
 		perror("hog: oom_score_adj");
 		return 1;
 	}
+	usleep(300 * 1000);
 	if (!hold_memory(mib << 20)) {
 		perror("hog: mmap");
 		return 1;
