@@ -356,6 +356,7 @@ int BPF_PROG(exit_event, struct task_struct *p, bool group_dead)
 		if (regs)
 			e->stack_id = stack_id_at_death(p, BPF_CORE_READ(regs, ip), BPF_CORE_READ(regs, sp),
 							BPF_CORE_READ(regs, bp));
+		e->py_stack_id = py_stack_id_get();
 	}
 	bpf_ringbuf_submit(e, 0);
 	if (target)

@@ -136,6 +136,7 @@ struct ms_event {
 	__u64 ts_ns;		/* bpf_ktime_get_ns() */
 	__u64 maxrss_pages;	/* MS_EV_EXIT: peak RSS (mm hiwater, pages) */
 	__u64 stack_id;		/* MS_EV_EXIT of an OOM victim: its user stack at death (0: none) */
+	__u64 py_stack_id;	/* ... and its Python stack (0: none) */
 	__u32 flags;		/* MS_EVF_* */
 	__u32 pad;
 	char comm[MS_COMM_LEN];
@@ -258,7 +259,7 @@ _Static_assert(sizeof(struct ms_py_stack) == 8 + 16 * MS_PY_MAX_FRAMES, "ms_py_s
 _Static_assert(sizeof(struct ms_stat_val) == 32, "ms_stat_val layout");
 _Static_assert(sizeof(struct ms_stack) == 8 + 8 * MS_MAX_FRAMES, "ms_stack layout");
 _Static_assert(sizeof(struct ms_pending) == 48, "ms_pending layout");
-_Static_assert(sizeof(struct ms_event) == 64, "ms_event layout");
+_Static_assert(sizeof(struct ms_event) == 72, "ms_event layout");
 _Static_assert(sizeof(struct ms_oom_event) == 128 + 8 * MS_OOM_KSTACK + 2 * MS_COMM_LEN +
 	       MS_CG_DEPTH * MS_CG_NAME, "ms_oom_event layout");
 

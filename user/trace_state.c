@@ -47,6 +47,7 @@ struct proc {
 	struct ms_oom_event oom;
 	uint64_t maxrss_pages;
 	uint64_t last_stack_id;	/* the victim's own stack at death */
+	uint64_t last_py_stack_id;
 	char *dump_path;
 	/* CPython in the process: detected after attach and after exec */
 	struct pyrt py;
@@ -419,6 +420,7 @@ void trace_state__event(struct trace_state *ts, const struct ms_event *e)
 		p->maxrss_pages = e->maxrss_pages;
 		if (p->oom_killed) {
 			p->last_stack_id = e->stack_id;
+			p->last_py_stack_id = e->py_stack_id;
 			p->dump_due = true;	/* written after the next read of its counters */
 		}
 		p->exec_since = 0;
@@ -1215,7 +1217,7 @@ static void proc_dump(struct trace_state *ts, struct proc *p)
 	if (p->maxrss_pages)
 		d.victim.peak_rss_bytes = p->maxrss_pages * page;
 	if (p->last_stack_id) {
-		fill_frames(ts, p, p->last_stack_id, 0, &last);
+		fill_frames(ts, p, p->last_stack_id, p->last_py_stack_id, &last);
 		d.last_stack = last.frames;
 		d.nlast = last.nframes;
 	}
