@@ -107,7 +107,7 @@ scan_log() {
 	awk "$AWK_HDR"'
 	(h = hdr()) >= 0 { t = h; s = $1 - h; if (start == "" || s < start) start = s; next }
 	$2 == "memslope:" { t = ""; next }
-	t != "" && first == "" && / [KMGT]?i?B +leak \(/ { first = t }
+	t != "" && first == "" && / [KMGT]?i?B +leak \(/ { first = sprintf("%.1f", t) }
 	END { printf "%s %s\n", start == "" ? "-" : sprintf("%.3f", start), first == "" ? "-" : first }' "$1"
 }
 
