@@ -103,7 +103,7 @@ class Daemon:
 @pytest.fixture(scope="module")
 def daemon(memslope, tmp_path_factory):
     # escalation limited to the family: a shared CI host's other processes keep their speed
-    d = Daemon(memslope, tmp_path_factory.mktemp("daemon"), {"escalate_comm": "family"})
+    d = Daemon(memslope, tmp_path_factory.mktemp("daemon"), {"escalate_comm": "family,leaky"})
     yield d
     d.stop()
 
@@ -246,6 +246,35 @@ def test_oom_kill_dumped(daemon, wl, memcg):  # noqa: F811
         time.sleep(0.3)
     assert kills and kills[0]["dump"] and os.path.exists(kills[0]["dump"]), daemon.why()
     assert daemon.status()["oom_kills"] >= 1
+
+
+def test_escalated_victim_dump_has_its_stacks(daemon, wl, memcg):  # noqa: F811
+    """leaky grows 2 MiB/s toward a 64 MiB limit: flagged and traced exactly well before the
+    kill, so its dump carries the stacks that owned its memory and the stack it died in."""
+    cg, _ = memcg
+    p = subprocess.Popen(_in_cgroup(cg, [wl("leaky"), "90", str(2 << 20)]),
+                         stdout=subprocess.DEVNULL, start_new_session=True)
+    try:
+        rc = p.wait(timeout=80)
+    except subprocess.TimeoutExpired:
+        os.killpg(p.pid, signal.SIGKILL)
+        raise
+    assert rc == -signal.SIGKILL, rc
+    deadline = time.monotonic() + 15
+    mine = []
+    while time.monotonic() < deadline and not mine:
+        mine = [json.load(open(f)) for f in glob.glob(str(daemon.dumps / "oom-*.json"))]
+        mine = [d for d in mine if d["victim"]["pid"] == p.pid]
+        time.sleep(0.3)
+    assert mine, f"no dump for pid {p.pid}\n" + daemon.why()
+    d = mine[0]
+    assert f"tracing pid {p.pid} (leaky) exactly" in daemon.why(), daemon.why()
+    assert len(d["series"]) >= 10, d["series"]
+    assert d["growth"]["verdict"] in ("leak", "growing"), d["growth"]
+    top = [[f.get("func") for f in s.get("frames", [])] for s in d.get("stacks", [])]
+    assert top and "leak_some" in top[0], top[:3]
+    last = [f.get("func") for f in ((d.get("last_stack") or {}).get("frames") or [])]
+    assert "leak_some" in last or "main" in last, last
 
 
 def test_sighup_reloads_and_sigterm_stops(memslope, tmp_path):
