@@ -279,7 +279,7 @@ lat_row() {
 	else
 		res=$(awk -v m="$m" -v t="$target" 'BEGIN { print m <= t ? "pass" : "miss" }')
 	fi
-	printf '%-34s %-9s %10s %8s   %-24s\n' "$label $what" "<= $target s" "$m s" "$res" \
+	printf '%-34s %-9s %10s %8s   %s\n' "$label $what" "<= $target s" "$m s" "$res" \
 		"${samples% }"
 }
 
@@ -295,8 +295,8 @@ fa_row() {
 	extra=
 	[[ $name == plateau ]] && extra=" ($(sed -n 's/^warm=//p' "$f") in warm-up, $(sed -n \
 		's/^flat=//p' "$f") after)"
-	printf '%-34s %-9s %10s %8s   %s\n' "$name, $FA_SECONDS s: growth alerts" "0" \
-		"$growth" "$res" "${extra# }"
+	printf '%-34s %-9s %10s %8s%s\n' "$name, $FA_SECONDS s: growth alerts" "0" \
+		"$growth" "$res" "${extra:+   }${extra# }"
 	printf '    %-30s %s\n' "alerts (t from start: verdict)" "$(sed -n 's/^when=//p' "$f")"
 	printf '    %-30s %s\n' "recovered lines" "$(sed -n 's/^recovered=//p' "$f")"
 	printf '    %-30s %s\n' "final verdict" "$(sed -n 's/^final=//p' "$f")"
