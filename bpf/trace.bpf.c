@@ -81,8 +81,14 @@ int BPF_KPROBE(alloc_enter, __u64 a0, __u64 a1, __u64 a2)
 		size = a2;
 		arg = a0;
 		break;
-	case MS_K_MMAP:			/* mmap(addr, len, ...) */
-		size = page_round(a1);
+	case MS_K_MMAP:			/* mmap(addr, len, prot, ...) */
+		/*
+		 * PROT_NONE maps address space, not memory: glibc reserves 64 MiB
+		 * per arena this way (from free(), which has no return probe to
+		 * nest under) and carves heap out of it with mprotect. Size 0:
+		 * the return accounts nothing.
+		 */
+		size = a2 ? page_round(a1) : 0;
 		break;
 	case MS_K_MUNMAP:		/* munmap(addr, len) */
 		size = page_round(a1);
@@ -238,7 +244,9 @@ int BPF_KRETPROBE(alloc_exit, __u64 ret)
 		return 0;
 	}
 	case MS_K_MMAP:
-		if (ret >= MAP_FAILED_MIN || !p.size)
+		if (!p.size)
+			return 0;	/* a reservation (PROT_NONE) or a zero length */
+		if (ret >= MAP_FAILED_MIN)
 			break;
 		block_add(&mmaps, tgid, ret, p.size, &owner);
 		return 0;

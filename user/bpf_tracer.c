@@ -44,7 +44,7 @@ static const struct probe_spec probe_specs[] = {
 	{ "memalign", MS_K_MEMALIGN, true, PL_RDI | PL_RSI },
 	{ "valloc", MS_K_VALLOC, true, PL_RDI },
 	{ "pvalloc", MS_K_VALLOC, true, PL_RDI },
-	{ "mmap", MS_K_MMAP, true, PL_RDI | PL_RSI },
+	{ "mmap", MS_K_MMAP, true, PL_RDI | PL_RSI | PL_RDX },
 	{ "munmap", MS_K_MUNMAP, true, PL_RDI | PL_RSI },
 	{ "mremap", MS_K_MREMAP, true, PL_RDI | PL_RSI | PL_RDX },
 };

@@ -794,6 +794,15 @@ static double ga_range(struct ga *g)
 	return hi - lo;
 }
 
+/* Did the series reach y[i] with a single step of at least jump in the samples before it? */
+static bool ga_jump_top(const struct ga *g, size_t i, double jump)
+{
+	for (size_t k = 0; k < GA_RELEASE_SPAN + 1 && k < i; k++)
+		if (g->y[i - k] - g->y[i - k - 1] >= jump)
+			return true;
+	return false;
+}
+
 static size_t ga_releases(struct ga *g, struct ga_release *rel, size_t max)
 {
 	size_t n = g->n, i = 0, nr = 0, j;
@@ -810,9 +819,12 @@ static size_t ga_releases(struct ga *g, struct ga_release *rel, size_t max)
 		for (j = i + 1; j < n && j <= i + GA_RELEASE_SPAN; j++)
 			if (g->y[j] < g->y[q])
 				q = j;
-		/* a tooth is built up: a top reached by a jump is a spike, not a release */
-		if (g->y[i] - g->y[q] < h || (i >= GA_RELEASE_SPAN + 1 &&
-		    g->y[i] - g->y[i - GA_RELEASE_SPAN - 1] >= h)) {
+		/*
+		 * A tooth is built up: a top reached by a jump is a spike, not a
+		 * release. A jump is one step of at least half the drop; a steep
+		 * ramp over several samples is still a tooth.
+		 */
+		if (g->y[i] - g->y[q] < h || ga_jump_top(g, i, 0.5 * (g->y[i] - g->y[q]))) {
 			i++;
 			continue;
 		}

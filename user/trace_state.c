@@ -1120,6 +1120,17 @@ struct rpt *trace_state__report(struct trace_state *ts, int top, bool final)
 
 	for (size_t j = 0; j < ts->acc_cap; j++)
 		r->stats.events += ts->accs[j].v.allocs;	/* every accounted allocation */
+	if (final && log_verbosity >= LOG_DEBUG) {
+		static const char *const names[MS_C__NR] = {
+			"nested", "failed", "unknown_frees", "drop_allocs", "drop_stats", "drop_stacks",
+			"stack_errors", "drop_pending", "no_entry", "stale_entry", "lost_events",
+			"mmap_splits_lost", "py_no_tstate", "drop_py_stacks",
+		};
+
+		for (int c = 0; c < MS_C__NR; c++)
+			pr_debug("counter %s: %llu", names[c] ? names[c] : "?",
+				 (unsigned long long)ts->counters.c[c]);
+	}
 	r->stats.lost_events = ts->counters.c[MS_C_LOST_EVENTS];
 	r->stats.dropped_allocs = ts->counters.c[MS_C_DROP_ALLOCS] + ts->counters.c[MS_C_DROP_STATS] +
 				  ts->counters.c[MS_C_DROP_PENDING];
