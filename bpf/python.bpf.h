@@ -174,10 +174,30 @@ static __always_inline __u64 py_stack_id_get(void)
 	sc->st.flags = 0;
 	if (h == 0)
 		h = 1;
-	if (!bpf_map_lookup_elem(&py_stacks, &h) &&
-	    bpf_map_update_elem(&py_stacks, &h, &sc->st, BPF_NOEXIST)) {
-		count(MS_C_DROP_PY_STACKS);
-		return 0;
+	if (!bpf_map_lookup_elem(&py_stacks, &h)) {
+		long err = bpf_map_update_elem(&py_stacks, &h, &sc->st, BPF_NOEXIST);
+		struct ms_event *e;
+
+		if (err == -17 /* EEXIST: another CPU stored it first */)
+			return h;
+		if (err) {
+			count(MS_C_DROP_PY_STACKS);
+			return 0;
+		}
+		/*
+		 * A new stack: user space names its frames now, while their code
+		 * objects live (a dead one's address is soon another's).
+		 */
+		e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+		if (e) {
+			__builtin_memset(e, 0, sizeof(*e));
+			e->type = MS_EV_PYSTACK;
+			e->pid = tgid;
+			e->py_stack_id = h;
+			bpf_ringbuf_submit(e, 0);
+		} else {
+			count(MS_C_LOST_EVENTS);
+		}
 	}
 	return h;
 }

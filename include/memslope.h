@@ -126,6 +126,7 @@ enum ms_event_type {
 	MS_EV_EXEC = 2,		/* pid = tgid that exec'd */
 	MS_EV_EXIT = 3,		/* pid = tgid whose last thread exited */
 	MS_EV_OOM = 4,		/* struct ms_oom_event: the OOM killer chose a victim */
+	MS_EV_PYSTACK = 5,	/* pid's new Python stack py_stack_id: name it while its code lives */
 };
 
 struct ms_event {

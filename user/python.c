@@ -601,6 +601,7 @@ static int match_tstate(struct pyrt *rt, uint64_t ts, void *arg)
 
 struct code_ent {
 	uint64_t addr;
+	uint64_t name_obj, file_obj, tab_obj;	/* identity: a new code object at addr differs */
 	char *func, *file;
 	int firstlineno;
 	uint8_t *tab;
@@ -877,6 +878,9 @@ static int load_code(struct pyrt *rt, uint64_t addr, struct code_ent **out)
 	if (err)
 		return err;
 	ent.firstlineno = first;
+	ent.name_obj = name;
+	ent.file_obj = file;
+	ent.tab_obj = tab;
 	err = read_str(rt, name, &ent.func);
 	if (!err)
 		err = read_str(rt, file, &ent.file);
@@ -896,6 +900,33 @@ static int load_code(struct pyrt *rt, uint64_t addr, struct code_ent **out)
 	return err;
 }
 
+/*
+ * Is the code object cached for ce->addr still the one at that address? A code
+ * object that died leaves its address to the next one allocated there: same
+ * type, other name, file and line table objects.
+ */
+static int code_same(struct pyrt *rt, const struct code_ent *ce)
+{
+	const struct ms_py_offsets *o = &rt->off;
+	uint64_t type = 0, name = 0, file = 0, tab = 0;
+	int err;
+
+	err = mem_u64(rt, ce->addr + 8, &type);
+	if (!err)
+		err = mem_u64(rt, ce->addr + (o->code_qualname_off ? o->code_qualname_off
+								   : o->code_name_off), &name);
+	if (!err)
+		err = mem_u64(rt, ce->addr + o->code_filename_off, &file);
+	if (!err)
+		err = mem_u64(rt, ce->addr + o->code_linetable_off, &tab);
+	if (err == -EFAULT)
+		return 0;
+	if (err)
+		return err;
+	return type == o->pycode_type_addr && name == ce->name_obj && file == ce->file_obj &&
+	       tab == ce->tab_obj;
+}
+
 int pyrt__symbolize(struct pyrt *rt, uint64_t code_addr, int32_t lasti, struct py_frame *out)
 {
 	struct code_ent *ce;
@@ -906,6 +937,16 @@ int pyrt__symbolize(struct pyrt *rt, uint64_t code_addr, int32_t lasti, struct p
 	if (!rt->cache)
 		return -EINVAL;
 	ce = code_find(rt->cache, code_addr);
+	if (ce && rt->verify) {
+		err = code_same(rt, ce);
+		if (err < 0)
+			return err;
+		if (!err) {
+			/* another code object now: forget what we knew of the old one */
+			pyrt__flush(rt);
+			ce = NULL;
+		}
+	}
 	if (!ce) {
 		err = code_addr ? load_code(rt, code_addr, &ce) : 1;
 		if (err < 0)
@@ -963,6 +1004,34 @@ int pyrt__gil_holder(struct pyrt *rt, uint64_t *tstate)
 		}
 	}
 	return mem_u64(rt, base + o->gil_holder_off, tstate);
+}
+
+/*
+ * _PyRuntime._finalizing: set by Py_FinalizeEx before it tears anything down.
+ * Offsets from the pyenv builds' DWARF (3.13: after the 584-byte _Py_DebugOffsets).
+ */
+int pyrt__finalizing(struct pyrt *rt)
+{
+	uint64_t off, v = 0;
+	int err;
+
+	switch (rt->minor) {
+	case 9:
+	case 10:
+		off = 16;
+		break;
+	case 11:
+	case 12:
+		off = 24;
+		break;
+	case 13:
+		off = 608;
+		break;
+	default:
+		return -ENOTSUP;
+	}
+	err = mem_u64(rt, rt->off.runtime_addr + off, &v);
+	return err ? err : v != 0;
 }
 
 int pyrt__walk_thread(struct pyrt *rt, int tid, struct py_raw_frame *frames, int max)

@@ -20,6 +20,7 @@ struct pyrt {
 	struct ms_py_offsets off;	/* what the BPF walker reads (include/memslope.h) */
 	char why[160];			/* why detection failed (-ENOTSUP, -EAGAIN), for a warning */
 	int mem_fd;			/* /proc/PID/mem, -1 when closed */
+	int verify;			/* re-check a cached code object is still the same one */
 	struct pyrt_cache *cache;	/* code objects and lines already symbolized */
 };
 
@@ -58,6 +59,12 @@ int pyrt__find_tstate(struct pyrt *rt, int tid, uint64_t *tstate);
  */
 int pyrt__gil_holder(struct pyrt *rt, uint64_t *tstate);
 
+/*
+ * Has the interpreter begun to shut down (Py_FinalizeEx sets _PyRuntime._finalizing
+ * before it frees anything)? Returns 1, 0, or -errno (-ESRCH: the process is gone).
+ */
+int pyrt__finalizing(struct pyrt *rt);
+
 /* One frame as the BPF walker records it. */
 struct py_raw_frame {
 	uint64_t code;		/* PyCodeObject address */
@@ -84,7 +91,10 @@ struct py_frame {
  * Symbolize one frame: read the code object at code_addr from /proc/PID/mem, check its
  * type, decode names to UTF-8 and the line of lasti (units as in struct py_raw_frame) from
  * its line table. Code objects are cached by address, lines by (address, lasti); strings
- * are owned by rt and live until pyrt__release or pyrt__flush. Returns 0 (out->stale set
+ * are owned by rt and live until pyrt__release or pyrt__flush. With rt->verify set, a
+ * cached code object is first checked to still be the one at that address (a dead one's
+ * address is reused) — one read each, so callers set it when naming new stacks, not when
+ * re-reading names they hold. Returns 0 (out->stale set
  * when the object died), or -errno when the memory cannot be read (-ESRCH: process gone).
  */
 int pyrt__symbolize(struct pyrt *rt, uint64_t code_addr, int32_t lasti, struct py_frame *out);

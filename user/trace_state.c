@@ -52,6 +52,7 @@ struct proc {
 	/* CPython in the process: detected after attach and after exec */
 	struct pyrt py;
 	bool has_py;
+	bool py_final;		/* the interpreter is shutting down: its frees are not news */
 	double py_since;	/* > 0: still looking for it since then */
 	struct proc *next;
 };
@@ -62,6 +63,7 @@ struct acc {
 	uint64_t stack_id;	/* native stack; 0: empty slot (1: no native stack) */
 	uint64_t py_stack_id;	/* Python stack of the same calls; 0: none */
 	struct ms_stat_val v;
+	struct ms_stat_val prev;	/* the sample before: put back if that one saw a shutdown */
 	int64_t first_live;
 	bool have_first;
 	struct series *live;
@@ -88,6 +90,19 @@ struct trace_state {
 	int npurge, purge_cap;
 	int live_lines;		/* lines drawn by the last live table (tty redraw) */
 	bool no_dumps;		/* the caller writes OOM dumps (the daemon) */
+	struct py_names *pynames;	/* named Python stacks, open addressing */
+	size_t npynames, pynames_cap;
+};
+
+/*
+ * The frames of one Python stack, named once, promptly (code objects die and
+ * their addresses are reused), and owned here: names never change afterwards.
+ */
+struct py_names {
+	int pid;		/* 0: empty slot */
+	uint64_t id;
+	size_t n;
+	struct rpt_frame *frames;	/* func, file strdup'ed */
 };
 
 static uint64_t now_s_mono(void)
@@ -167,6 +182,14 @@ void trace_state__free(struct trace_state *ts)
 	for (size_t i = 0; i < ts->acc_cap; i++)
 		series__free(ts->accs[i].live);
 	free(ts->accs);
+	for (size_t i = 0; i < ts->pynames_cap; i++) {
+		for (size_t j = 0; j < ts->pynames[i].n; j++) {
+			free((char *)ts->pynames[i].frames[j].func);
+			free((char *)ts->pynames[i].frames[j].file);
+		}
+		free(ts->pynames[i].frames);
+	}
+	free(ts->pynames);
 	free(ts->purge);
 	symbolizer__free(ts->sym);
 	free(ts);
@@ -284,6 +307,7 @@ static void proc_attach(struct trace_state *ts, struct proc *p)
 }
 
 static void py_detect(struct trace_state *ts, struct proc *p);
+static const struct py_names *py_names_get(struct trace_state *ts, struct proc *p, uint64_t id);
 
 int trace_state__add(struct trace_state *ts, int pid, int ppid)
 {
@@ -398,6 +422,11 @@ void trace_state__event(struct trace_state *ts, const struct ms_event *e)
 		py_forget(ts, p);
 		p->py_since = mono();
 		pr_debug("exec: %u (%s)", e->pid, p->comm);
+		break;
+	case MS_EV_PYSTACK:
+		p = proc_find(ts, e->pid);
+		if (p && p->has_py && !p->exited)
+			py_names_get(ts, p, e->py_stack_id);
 		break;
 	case MS_EV_OOM:
 		p = proc_find(ts, e->pid);
@@ -547,8 +576,8 @@ static struct acc *acc_get(struct trace_state *ts, uint32_t tgid, uint64_t stack
 	return &ts->accs[i];
 }
 
-static size_t python_frames(struct trace_state *ts, struct proc *p, uint64_t py_stack_id,
-			    struct rpt_frame *frames);
+struct py_names;
+static const struct py_names *py_names_get(struct trace_state *ts, struct proc *p, uint64_t id);
 
 struct sample_ctx {
 	struct trace_state *ts;
@@ -568,24 +597,20 @@ static void on_stat(void *ctx, const struct ms_stat_key *k, const struct ms_stat
 	 */
 	p = sc->last && sc->last->pid == (int)k->tgid ? sc->last : proc_find(sc->ts, k->tgid);
 	sc->last = p;
-	if (p && p->exited && p->has_py)
+	if (p && p->has_py && (p->exited || p->py_final))
 		return;
 	/* "no native stack" still needs a slot: 0 marks empty ones */
 	a = acc_get(sc->ts, k->tgid, k->stack_id ? k->stack_id : 1, k->py_stack_id);
 	if (!a)
 		return;
+	a->prev = a->v;
 	a->v = *v;
 	/*
 	 * Name the Python frames now: code objects die (lambdas, exec'd code, the
 	 * whole process), and the names are cached for the reports.
 	 */
 	if (a->py_stack_id && !a->py_named && p && p->has_py && !p->exited) {
-		struct rpt_frame *frames = calloc(MS_PY_MAX_FRAMES, sizeof(*frames));
-
-		if (frames) {
-			python_frames(sc->ts, p, a->py_stack_id, frames);
-			free(frames);
-		}
+		py_names_get(sc->ts, p, a->py_stack_id);
 		a->py_named = true;
 	}
 	if (!a->have_first) {
@@ -652,6 +677,20 @@ void trace_state__sample(struct trace_state *ts, double t)
 		symbolizer__snapshot(ts->sym, p->pid);	/* mappings change (dlopen); keep them for after exit */
 	}
 	tracer__for_each_stat(ts->tracer, on_stat, &sc);
+	/*
+	 * CPython frees its objects when it shuts down. _finalizing is set before the
+	 * first of those frees: seen now, this sample may hold some of them, so the
+	 * process keeps what the sample before saw, and nothing after.
+	 */
+	for (p = ts->procs; p; p = p->next) {
+		if (!p->has_py || p->exited || p->py_final || pyrt__finalizing(&p->py) != 1)
+			continue;
+		p->py_final = true;
+		pr_debug("pid %d: CPython is shutting down: its heap is kept as last sampled", p->pid);
+		for (size_t i = 0; i < ts->acc_cap; i++)
+			if (ts->accs[i].stack_id && ts->accs[i].tgid == (uint32_t)p->pid)
+				ts->accs[i].v = ts->accs[i].prev;
+	}
 	tracer__counters(ts->tracer, &ts->counters);
 	if (ts->npurge) {
 		tracer__purge(ts->tracer, ts->purge, ts->npurge);
@@ -857,35 +896,97 @@ static size_t native_frames(struct trace_state *ts, int pid, uint64_t stack_id, 
 	return n;
 }
 
-/* Python frames of py_stack_id into frames[] (room for MS_PY_MAX_FRAMES), shims dropped. */
-static size_t python_frames(struct trace_state *ts, struct proc *p, uint64_t py_stack_id,
-			    struct rpt_frame *frames)
+static size_t pynames_slot(const struct trace_state *ts, int pid, uint64_t id)
+{
+	size_t mask = ts->pynames_cap - 1, i = (id ^ ((uint64_t)pid * 0x9e3779b97f4a7c15ULL)) & mask;
+
+	while (ts->pynames[i].pid && (ts->pynames[i].pid != pid || ts->pynames[i].id != id))
+		i = (i + 1) & mask;
+	return i;
+}
+
+/* The named frames of p's Python stack id: named now if they were not yet. NULL on error. */
+static const struct py_names *py_names_get(struct trace_state *ts, struct proc *p, uint64_t id)
 {
 	struct ms_py_stack st;
-	size_t n = 0;
+	struct py_names *e;
+	size_t i;
 
-	if (!py_stack_id || !p->has_py || tracer__py_stack(ts->tracer, py_stack_id, &st))
-		return 0;
-	for (uint32_t i = 0; i < st.nr; i++) {
-		const struct ms_py_frame *rf = &st.frames[i];
-		struct rpt_frame *f = &frames[n];
+	if (!ts->pynames_cap || (ts->npynames + 1) * 10 > ts->pynames_cap * 7) {
+		size_t ncap = ts->pynames_cap ? 2 * ts->pynames_cap : 256, ocap = ts->pynames_cap;
+		struct py_names *old = ts->pynames, *n = calloc(ncap, sizeof(*n));
+
+		if (!n)
+			return NULL;
+		ts->pynames = n;
+		ts->pynames_cap = ncap;
+		for (size_t j = 0; j < ocap; j++)
+			if (old[j].pid)
+				ts->pynames[pynames_slot(ts, old[j].pid, old[j].id)] = old[j];
+		free(old);
+	}
+	i = pynames_slot(ts, p->pid, id);
+	e = &ts->pynames[i];
+	if (e->pid)
+		return e;
+	if (!p->has_py || tracer__py_stack(ts->tracer, id, &st))
+		return NULL;
+	e->frames = calloc(st.nr ? st.nr : 1, sizeof(*e->frames));
+	if (!e->frames)
+		return NULL;
+	p->py.verify = 1;	/* a new stack: make sure each cached code object is still itself */
+	for (uint32_t k = 0; k < st.nr; k++) {
+		const struct ms_py_frame *rf = &st.frames[k];
+		struct rpt_frame *f = &e->frames[e->n];
 		struct py_frame pf = {};
 
 		if (rf->flags & MS_PY_FRAME_SHIM)
 			continue;
 		if (pyrt__symbolize(&p->py, rf->code, rf->lasti, &pf) < 0 || pf.stale) {
-			f->func = "<stale code object>";	/* the function is gone: no guess */
+			/*
+			 * Named within moments of the allocation, the innermost frame was
+			 * running then: if its code is already gone, the walk started in a
+			 * dead frame (stale interpreter memory) and the frames after it
+			 * cannot be trusted either. Keep no Python frames rather than guess.
+			 */
+			if (e->n == 0) {
+				pr_debug("pid %d: Python stack %#llx starts in a dead frame: dropped", p->pid,
+					 (unsigned long long)id);
+				break;
+			}
+			f->func = strdup("<stale code object>");	/* the function is gone: no guess */
 		} else {
-			f->func = pf.func;
-			f->file = pf.file;
+			f->func = strdup(pf.func ? pf.func : "[unknown]");
+			f->file = pf.file ? strdup(pf.file) : NULL;
 			f->line = pf.line;
 		}
 		f->addr = rf->code;
-		f->module = p->py.path;
 		f->lang = "python";
-		n++;
+		e->n++;
 	}
-	return n;
+	p->py.verify = 0;
+	e->pid = p->pid;
+	e->id = id;
+	ts->npynames++;
+	return e;
+}
+
+/* Python frames of py_stack_id into frames[] (room for MS_PY_MAX_FRAMES), shims dropped. */
+static size_t python_frames(struct trace_state *ts, struct proc *p, uint64_t py_stack_id,
+			    struct rpt_frame *frames)
+{
+	const struct py_names *e;
+
+	if (!py_stack_id)
+		return 0;
+	e = py_names_get(ts, p, py_stack_id);
+	if (!e)
+		return 0;
+	for (size_t i = 0; i < e->n; i++) {
+		frames[i] = e->frames[i];
+		frames[i].module = p->py.path;
+	}
+	return e->n;
 }
 
 /* The interpreter's eval loop: where native frames hand over to Python ones. */
