@@ -683,7 +683,8 @@ void trace_state__sample(struct trace_state *ts, double t)
 	 * process keeps what the sample before saw, and nothing after.
 	 */
 	for (p = ts->procs; p; p = p->next) {
-		if (!p->has_py || p->exited || p->py_final || pyrt__finalizing(&p->py) != 1)
+		/* a process gone since the read may have been shutting down during it */
+		if (!p->has_py || p->exited || p->py_final || pyrt__finalizing(&p->py) == 0)
 			continue;
 		p->py_final = true;
 		pr_debug("pid %d: CPython is shutting down: its heap is kept as last sampled", p->pid);
