@@ -27,6 +27,7 @@
 #include "oomdump.h"
 #include "oomevent.h"
 #include "report.h"
+#include "procfs.h"
 
 #define PENDING_MAX	64	/* OOM kills waiting for their exit event */
 #define OOM_EXIT_WAIT	2.0	/* seconds to wait for a victim's exit event before dumping anyway */
@@ -152,60 +153,8 @@ static double wall(void)
 	return t.tv_sec + t.tv_nsec / 1e9;
 }
 
-static void argv_free(char **argv)
-{
-	if (!argv)
-		return;
-	for (char **p = argv; *p; p++)
-		free(*p);
-	free(argv);
-}
 
-/* /proc/PID/cmdline as a NULL-terminated vector; NULL when unreadable (gone, kernel thread). */
-static char **read_argv(int pid)
-{
-	char path[64], buf[4096];
-	char **argv;
-	ssize_t n;
-	int fd, argc = 0;
 
-	snprintf(path, sizeof(path), "/proc/%d/cmdline", pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return NULL;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return NULL;
-	buf[n] = '\0';
-	if (buf[n - 1] != '\0')
-		n++;	/* cut: the last argument ends at the buffer's end */
-	for (ssize_t i = 0; i < n; i++)
-		argc += buf[i] == '\0';
-	argv = calloc(argc + 1, sizeof(*argv));
-	if (!argv)
-		return NULL;
-	for (ssize_t i = 0, k = 0; i < n && k < argc; k++) {
-		argv[k] = strdup(buf + i);
-		i += strlen(buf + i) + 1;
-	}
-	return argv;
-}
-
-static char **argv_dup(char **argv)
-{
-	size_t n = 0;
-	char **d;
-
-	if (!argv)
-		return NULL;
-	while (argv[n])
-		n++;
-	d = calloc(n + 1, sizeof(*d));
-	for (size_t i = 0; d && i < n; i++)
-		d[i] = strdup(argv[i]);
-	return d;
-}
 
 static double now_t(const struct daemon *d)
 {
@@ -365,10 +314,10 @@ static struct pending *pending_get(struct daemon *d, int pid)
 		snprintf(p->cgroup, sizeof(p->cgroup), "%s", w->cgroup);
 		memcpy(p->comm, w->comm, sizeof(p->comm));
 		if (dp)
-			p->argv = argv_dup(dp->argv);
+			p->argv = argv__dup(dp->argv);
 	}
 	if (!p->argv)
-		p->argv = read_argv(pid);	/* often still alive: the kill was only marked */
+		p->argv = procfs__argv(pid);	/* often still alive: the kill was only marked */
 	p->next = d->pending;
 	d->pending = p;
 	d->npending++;
@@ -377,7 +326,7 @@ static struct pending *pending_get(struct daemon *d, int pid)
 
 static void pending_free(struct pending *p)
 {
-	argv_free(p->argv);
+	argv__free(p->argv);
 	free(p->series);
 	free(p);
 }
@@ -531,7 +480,7 @@ static void on_gone(void *ctx, struct wproc *w)
 		escalator__stop(d->esc, w->pid);
 	if (dp->fed)
 		alerter__forget(d->alerter, w->pid);
-	argv_free(dp->argv);
+	argv__free(dp->argv);
 	free(dp);
 	w->user = NULL;
 }
@@ -760,7 +709,7 @@ static void pass(struct daemon *d)
 
 			if (!dp)
 				continue;
-			dp->argv = read_argv(w->pid);
+			dp->argv = procfs__argv(w->pid);
 			w->user = dp;
 		}
 	}

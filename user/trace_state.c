@@ -15,6 +15,7 @@
 #include "log.h"
 #include "oomdump.h"
 #include "oomevent.h"
+#include "procfs.h"
 #include "python.h"
 #include "symbolize.h"
 #include "trace_state.h"
@@ -148,21 +149,13 @@ struct trace_state *trace_state__new(double interval_s, const struct growth_cfg 
 	return ts;
 }
 
-static void argv_free(char **argv)
-{
-	if (!argv)
-		return;
-	for (char **p = argv; *p; p++)
-		free(*p);
-	free(argv);
-}
 
 static void proc_free(struct proc *p)
 {
 	if (p->has_py)
 		pyrt__release(&p->py);
 	free(p->dump_path);
-	argv_free(p->argv);
+	argv__free(p->argv);
 	series__free(p->heap_series);
 	series__free(p->rss_series);
 	free(p->points);
@@ -225,76 +218,8 @@ static struct proc *proc_find(const struct trace_state *ts, int pid)
 	return NULL;
 }
 
-/* /proc/PID/cmdline as a NULL-terminated vector; NULL when unreadable. */
-static char **read_cmdline(int pid)
-{
-	char path[64], buf[8192];
-	char **argv;
-	ssize_t n;
-	int fd, argc = 0;
 
-	snprintf(path, sizeof(path), "/proc/%d/cmdline", pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return NULL;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return NULL;
-	buf[n] = '\0';
-	if (buf[n - 1] != '\0')
-		n++;	/* truncated: the last argument ends at the buffer's end */
-	for (ssize_t i = 0; i < n; i++)
-		argc += buf[i] == '\0';
-	argv = calloc(argc + 1, sizeof(*argv));
-	if (!argv)
-		return NULL;
-	for (ssize_t i = 0, k = 0; i < n && k < argc; k++) {
-		argv[k] = strdup(buf + i);
-		i += strlen(buf + i) + 1;
-	}
-	return argv;
-}
 
-static void read_comm(int pid, char comm[16])
-{
-	char path[64];
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return;
-	n = read(fd, comm, 15);
-	close(fd);
-	if (n <= 0)
-		return;
-	comm[n] = '\0';
-	comm[strcspn(comm, "\n")] = '\0';
-}
-
-/* Parent pid from /proc/PID/stat ("pid (comm) state ppid ..."; comm may hold spaces). */
-static int read_ppid(int pid)
-{
-	char path[64], buf[512], *rp;
-	int fd, ppid = 0;
-	ssize_t n;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
-	rp = strrchr(buf, ')');
-	if (!rp || sscanf(rp + 1, " %*c %d", &ppid) != 1)
-		return 0;
-	return ppid;
-}
 
 static void proc_attach(struct trace_state *ts, struct proc *p)
 {
@@ -319,7 +244,7 @@ int trace_state__add(struct trace_state *ts, int pid, int ppid)
 	if (!p)
 		return -ENOMEM;
 	p->pid = pid;
-	p->ppid = ppid ? ppid : read_ppid(pid);
+	p->ppid = ppid ? ppid : procfs__ppid(pid);
 	p->heap_series = series__new(SERIES_CAP);
 	p->rss_series = series__new(SERIES_CAP);
 	p->points = calloc(POINTS_CAP, sizeof(*p->points));
@@ -327,8 +252,8 @@ int trace_state__add(struct trace_state *ts, int pid, int ppid)
 		proc_free(p);
 		return -ENOMEM;
 	}
-	read_comm(pid, p->comm);
-	p->argv = read_cmdline(pid);
+	procfs__comm(pid, p->comm);
+	p->argv = procfs__argv(pid);
 	p->next = ts->procs;
 	ts->procs = p;
 
@@ -416,8 +341,8 @@ void trace_state__event(struct trace_state *ts, const struct ms_event *e)
 			break;
 		memcpy(p->comm, e->comm, sizeof(p->comm));
 		p->comm[15] = '\0';
-		argv_free(p->argv);
-		p->argv = read_cmdline(e->pid);
+		argv__free(p->argv);
+		p->argv = procfs__argv(e->pid);
 		p->exec_since = mono();
 		py_forget(ts, p);
 		p->py_since = mono();
@@ -621,26 +546,6 @@ static void on_stat(void *ctx, const struct ms_stat_key *k, const struct ms_stat
 		series__push(a->live, sc->t, (double)v->live_bytes);
 }
 
-static uint64_t read_rss(int pid)
-{
-	char path[64], buf[128];
-	unsigned long size, resident;
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), "/proc/%d/statm", pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
-	if (sscanf(buf, "%lu %lu", &size, &resident) != 2)
-		return 0;
-	return (uint64_t)resident * sysconf(_SC_PAGESIZE);
-}
 
 static void proc_push_point(struct proc *p, double t)
 {
@@ -671,7 +576,7 @@ void trace_state__sample(struct trace_state *ts, double t)
 	for (p = ts->procs; p; p = p->next) {
 		if (p->exited)
 			continue;
-		p->rss = read_rss(p->pid);
+		p->rss = procfs__rss(p->pid);
 		if (cgroup__mem_limit(p->pid, "", &p->limit, p->cgroup, sizeof(p->cgroup)))
 			p->limit = 0;
 		symbolizer__snapshot(ts->sym, p->pid);	/* mappings change (dlopen); keep them for after exit */
@@ -831,22 +736,6 @@ static int cmp_acc_live(const void *a, const void *b)
 	return x->v.alloc_bytes < y->v.alloc_bytes ? 1 : -1;
 }
 
-static char **argv_dup(char **argv)
-{
-	size_t n = 0;
-	char **d;
-
-	if (!argv)
-		return NULL;
-	while (argv[n])
-		n++;
-	d = calloc(n + 1, sizeof(*d));
-	if (!d)
-		return NULL;
-	for (size_t i = 0; i < n; i++)
-		d[i] = strdup(argv[i]);
-	return d;
-}
 
 /* Native frames of stack_id into frames[] (room for MS_MAX_FRAMES); returns how many. */
 static size_t native_frames(struct trace_state *ts, int pid, uint64_t stack_id, struct rpt_frame *frames)
@@ -1111,7 +1000,7 @@ static void fill_process(struct trace_state *ts, struct proc *p, struct rpt_proc
 	rp->pid = p->pid;
 	rp->ppid = p->ppid;
 	memcpy(rp->comm, p->comm, sizeof(rp->comm));
-	rp->argv = argv_dup(p->argv);
+	rp->argv = argv__dup(p->argv);
 	rp->exited = p->exited;
 	if (p->exited) {
 		if (WIFSIGNALED(p->status))
@@ -1179,11 +1068,11 @@ struct rpt *trace_state__report(struct trace_state *ts, int top, bool final)
 	r->interval_s = ts->interval;
 	r->mode = "exact";
 	r->target_pid = ts->target_pid;
-	r->target_argv = argv_dup(ts->target_cmd);
+	r->target_argv = argv__dup(ts->target_cmd);
 	p = proc_find(ts, ts->target_pid);
 	if (p) {
 		if (!r->target_argv)
-			r->target_argv = argv_dup(p->argv);
+			r->target_argv = argv__dup(p->argv);
 		r->target_exited = p->exited;
 		if (p->exited) {
 			if (WIFSIGNALED(p->status))
@@ -1247,7 +1136,7 @@ void trace_state__report_free(struct rpt *r)
 	for (size_t i = 0; i < r->nprocs; i++) {
 		struct rpt_process *rp = &r->procs[i];
 
-		argv_free(rp->argv);
+		argv__free(rp->argv);
 		for (size_t j = 0; j < rp->nstacks; j++)
 			free(rp->stacks[j].frames);
 		for (size_t j = 0; j < rp->ntests; j++)
@@ -1256,7 +1145,7 @@ void trace_state__report_free(struct rpt *r)
 		free(rp->stacks);
 		free(rp->series);
 	}
-	argv_free(r->target_argv);
+	argv__free(r->target_argv);
 	free(r->procs);
 	free(r->oom_kills);
 	free(r);
@@ -1363,7 +1252,7 @@ static void proc_dump(struct trace_state *ts, struct proc *p)
 		free(rp.stacks[j].frames);
 	free(rp.stacks);
 	free(rp.series);
-	argv_free(rp.argv);
+	argv__free(rp.argv);
 }
 
 /* --- for the daemon: escalations come and go ------------------------------- */
