@@ -14,7 +14,7 @@ static pid_t start_sleeper(void)
 	pid_t pid = fork();
 
 	if (pid == 0) {
-		execlp("sleep", "sleep", "5", "extra arg", (char *)NULL);
+		execl("/bin/sleep", "sleep", "5", "extra arg", (char *)NULL);
 		_exit(127);
 	}
 	usleep(200 * 1000);	/* let it exec */
