@@ -14,7 +14,7 @@ static pid_t start_sleeper(void)
 	pid_t pid = fork();
 
 	if (pid == 0) {
-		execl("/bin/sleep", "sleep", "5", "extra arg", (char *)NULL);
+		execl("/bin/sleep", "sleep", "5", "0.5", (char *)NULL);	/* sleep sums them */
 		_exit(127);
 	}
 	usleep(200 * 1000);	/* let it exec */
@@ -32,7 +32,7 @@ Test(procfs, known_child)
 	cr_assert_not_null(argv);
 	cr_expect_str_eq(argv[0], "sleep");
 	cr_expect_str_eq(argv[1], "5");
-	cr_expect_str_eq(argv[2], "extra arg");
+	cr_expect_str_eq(argv[2], "0.5");
 	cr_expect_null(argv[3]);
 	argv__free(argv);
 	procfs__comm(pid, comm);
