@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* bpf_tracer.c - exact tracing: skeleton lifetime, per-process allocator uprobes, map readers */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -446,6 +447,33 @@ static int attach_multi(struct tracer *t, struct target *tg, const struct libc_p
 	return 0;
 }
 
+/*
+ * Are the breakpoints in place in pid's libc? A uprobe shows as int3 (0xcc) at
+ * the probed address in the process's memory; the first site tells for all.
+ */
+static bool probes_present(int pid, const struct map_entry *libc, const struct libc_plan *plan)
+{
+	uint64_t off, addr;
+	char path[64];
+	uint8_t byte = 0;
+	int fd;
+	bool ok;
+
+	if (!plan->nsites)
+		return true;
+	off = plan->sites[0].file_off;
+	if (off < libc->offset || off - libc->offset >= libc->end - libc->start)
+		return true;	/* not in this mapping: cannot tell, assume fine */
+	addr = libc->start + (off - libc->offset);
+	snprintf(path, sizeof(path), "/proc/%d/mem", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return true;
+	ok = pread(fd, &byte, 1, addr) != 1 || byte == 0xcc;
+	close(fd);
+	return ok;
+}
+
 /* Probe the libc pid maps now; tg->dev/ino say which file is probed. */
 static int target_attach(struct tracer *t, struct target *tg)
 {
@@ -472,8 +500,17 @@ static int target_attach(struct tracer *t, struct target *tg)
 		err = errno == ENOENT && kill(tg->pid, 0) ? -ESRCH : -errno;
 		goto out;
 	}
-	if (tg->dev == st.st_dev && tg->ino == st.st_ino)
-		goto out;	/* already probing this very file */
+	if (tg->dev == st.st_dev && tg->ino == st.st_ino) {
+		plan = plan_get(t, path, st.st_dev, st.st_ino, root);
+		if (!plan || probes_present(tg->pid, libc, plan))
+			goto out;	/* already probing this very file */
+		/*
+		 * An exec raced with our attach: the new image mapped libc between
+		 * the link's registration and its scan of the mappings, and has no
+		 * breakpoints. Attach again.
+		 */
+		pr_debug("pid %d: probes missing after exec: attaching again", tg->pid);
+	}
 	target_detach(tg);
 
 	plan = plan_get(t, path, st.st_dev, st.st_ino, root);
