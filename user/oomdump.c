@@ -18,6 +18,7 @@
 
 #include "oomdump.h"
 #include "utf8.h"
+#include "jsonw.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -60,180 +61,60 @@ const char *oomdump__default_dir(void)
 /* of report.c's memslope.trace/1 writer, so one reader serves both)         */
 
 
-/*
- * A JSON string from bytes that may not be UTF-8 (argv, comm, paths): bad bytes become
- * U+FFFD so the dump always parses, strictly (our own reader validates UTF-8). NULL on
- * ENOMEM.
- */
-static struct json_object *jstr(const char *s, size_t n)
-{
-	const unsigned char *u = (const unsigned char *)s;
-	struct json_object *o;
-	size_t i, k, out = 0;
-	char *buf;
-
-	for (i = 0; i < n; i += k)
-		if (!(k = utf8_seq(u + i, n - i)))
-			break;
-	if (i >= n)
-		return n > INT32_MAX ? NULL : json_object_new_string_len(s, (int)n);
-	if (n > INT32_MAX / 3 || !(buf = malloc(n * 3)))
-		return NULL;
-	for (i = 0; i < n; i += k) {
-		k = utf8_seq(u + i, n - i);
-		if (k) {
-			memcpy(buf + out, s + i, k);
-			out += k;
-		} else {
-			memcpy(buf + out, "\xef\xbf\xbd", 3);
-			out += 3;
-			k = 1;
-		}
-	}
-	o = json_object_new_string_len(buf, (int)out);
-	free(buf);
-	return o;
-}
-
-/* sticky-error builders: after the first failure they only release what they were given */
-static void jset(int *err, struct json_object *obj, const char *key, struct json_object *val)
-{
-	const unsigned opts = JSON_C_OBJECT_ADD_KEY_IS_NEW | JSON_C_OBJECT_KEY_IS_CONSTANT;
-
-	if (*err) {
-		json_object_put(val);
-		return;
-	}
-	if (!val) {
-		*err = -ENOMEM;
-		return;
-	}
-	if (json_object_object_add_ex(obj, key, val, opts)) {
-		json_object_put(val);
-		*err = -ENOMEM;
-	}
-}
-
-static void jset_null(int *err, struct json_object *obj, const char *key)
-{
-	const unsigned opts = JSON_C_OBJECT_ADD_KEY_IS_NEW | JSON_C_OBJECT_KEY_IS_CONSTANT;
-
-	if (!*err && json_object_object_add_ex(obj, key, NULL, opts))
-		*err = -ENOMEM;
-}
-
-static struct json_object *jset_new(int *err, struct json_object *obj, const char *key,
-				    struct json_object *val)
-{
-	jset(err, obj, key, val);
-	return *err ? NULL : val;
-}
-
-static struct json_object *jappend_new(int *err, struct json_object *arr, struct json_object *val)
-{
-	if (*err) {
-		json_object_put(val);
-		return NULL;
-	}
-	if (!val || json_object_array_add(arr, val)) {
-		json_object_put(val);
-		*err = -ENOMEM;
-		return NULL;
-	}
-	return val;
-}
-
-static void jset_str(int *err, struct json_object *obj, const char *key, const char *s)
-{
-	if (s)
-		jset(err, obj, key, jstr(s, strlen(s)));
-	else
-		jset_null(err, obj, key);
-}
-
 static void jset_comm(int *err, struct json_object *obj, const char *key, const char comm[16])
 {
 	/* comm comes from the kernel as 16 bytes that need not be NUL-terminated */
-	jset(err, obj, key, jstr(comm, strnlen(comm, 16)));
-}
-
-static void jset_int(int *err, struct json_object *obj, const char *key, int64_t v)
-{
-	jset(err, obj, key, json_object_new_int64(v));
-}
-
-static void jset_u64(int *err, struct json_object *obj, const char *key, uint64_t v)
-{
-	jset(err, obj, key, json_object_new_uint64(v));
+	jw_set(err, obj, key, jw_str(comm, strnlen(comm, 16)));
 }
 
 /* OOMDUMP_NONE is written as null */
 static void jset_opt(int *err, struct json_object *obj, const char *key, uint64_t v)
 {
 	if (v == OOMDUMP_NONE)
-		jset_null(err, obj, key);
+		jw_set_null(err, obj, key);
 	else
-		jset_u64(err, obj, key, v);
-}
-
-/* shortest round-tripping form, always with '.' or 'e'; NaN and infinities as null */
-static void jset_double(int *err, struct json_object *obj, const char *key, double v)
-{
-	char buf[40], *p;
-
-	if (!isfinite(v)) {
-		jset_null(err, obj, key);
-		return;
-	}
-	snprintf(buf, sizeof(buf), "%.15g", v);
-	if (strtod(buf, NULL) != v)
-		snprintf(buf, sizeof(buf), "%.17g", v);
-	if ((p = strchr(buf, ',')))
-		*p = '.';
-	if (!strpbrk(buf, ".e"))
-		strcat(buf, ".0");
-	jset(err, obj, key, json_object_new_double_s(v, buf));
+		jw_set_u64(err, obj, key, v);
 }
 
 static void json_frames(int *err, struct json_object *obj, const struct rpt_frame *fr, size_t n)
 {
-	struct json_object *arr = jset_new(err, obj, "frames", json_object_new_array());
+	struct json_object *arr = jw_set_new(err, obj, "frames", json_object_new_array());
 	struct json_object *o;
 	char addr[32];
 	size_t i;
 
 	for (i = 0; i < n && !*err; i++, fr++) {
-		o = jappend_new(err, arr, json_object_new_object());
-		jset_str(err, o, "func", fr->func ? fr->func : REPORT_UNKNOWN);
-		jset_str(err, o, "module", fr->module ? fr->module : REPORT_UNKNOWN);
-		jset_str(err, o, "file", fr->file);
+		o = jw_append_new(err, arr, json_object_new_object());
+		jw_set_str(err, o, "func", fr->func ? fr->func : REPORT_UNKNOWN);
+		jw_set_str(err, o, "module", fr->module ? fr->module : REPORT_UNKNOWN);
+		jw_set_str(err, o, "file", fr->file);
 		if (fr->file && fr->line > 0)
-			jset_int(err, o, "line", fr->line);
+			jw_set_int(err, o, "line", fr->line);
 		else
-			jset_null(err, o, "line");
-		jset_str(err, o, "lang", fr->lang ? fr->lang : "c");
+			jw_set_null(err, o, "line");
+		jw_set_str(err, o, "lang", fr->lang ? fr->lang : "c");
 		snprintf(addr, sizeof(addr), "0x%" PRIx64, fr->addr);
-		jset_str(err, o, "addr", addr);
-		jset_str(err, o, "build_id", fr->build_id);
+		jw_set_str(err, o, "addr", addr);
+		jw_set_str(err, o, "build_id", fr->build_id);
 		if (fr->func_off)
-			jset_u64(err, o, "func_off", fr->func_off);
+			jw_set_u64(err, o, "func_off", fr->func_off);
 	}
 }
 
 static void json_growth(int *err, struct json_object *obj, const struct growth *g)
 {
-	struct json_object *o = jset_new(err, obj, "growth", json_object_new_object());
+	struct json_object *o = jw_set_new(err, obj, "growth", json_object_new_object());
 	const char *v = growth_verdict__str(g->verdict);
 	const char *s = growth_severity__str(g->severity);
 
-	jset_str(err, o, "verdict", v ? v : "insufficient-data");
-	jset_str(err, o, "severity", s ? s : "ok");
-	jset_double(err, o, "slope_bytes_per_s", g->slope_bps);
-	jset_double(err, o, "r2", g->r2);
+	jw_set_str(err, o, "verdict", v ? v : "insufficient-data");
+	jw_set_str(err, o, "severity", s ? s : "ok");
+	jw_set_double(err, o, "slope_bytes_per_s", g->slope_bps);
+	jw_set_double(err, o, "r2", g->r2);
 	if (g->eta_limit_s >= 0)
-		jset_double(err, o, "eta_limit_s", g->eta_limit_s);
+		jw_set_double(err, o, "eta_limit_s", g->eta_limit_s);
 	else
-		jset_null(err, o, "eta_limit_s");
+		jw_set_null(err, o, "eta_limit_s");
 }
 
 static void fmt_iso(char *buf, size_t len, int64_t ns)
@@ -270,122 +151,122 @@ static struct json_object *json_dump(const struct oom_dump *d, int64_t t_ns, int
 		*err = -ENOMEM;
 		return NULL;
 	}
-	jset_str(err, root, "schema", OOMDUMP_SCHEMA);
-	jset_str(err, root, "memslope_version", MEMSLOPE_VERSION);
+	jw_set_str(err, root, "schema", OOMDUMP_SCHEMA);
+	jw_set_str(err, root, "memslope_version", MEMSLOPE_VERSION);
 	fmt_iso(buf, sizeof(buf), t_ns);
-	jset_str(err, root, "time", buf);
+	jw_set_str(err, root, "time", buf);
 	if (d->mono_ns)
-		jset_u64(err, root, "monotonic_ns", d->mono_ns);
+		jw_set_u64(err, root, "monotonic_ns", d->mono_ns);
 	else
-		jset_null(err, root, "monotonic_ns");
+		jw_set_null(err, root, "monotonic_ns");
 	if (d->host) {
-		jset_str(err, root, "host", d->host);
+		jw_set_str(err, root, "host", d->host);
 	} else {
 		if (gethostname(buf, sizeof(buf)))
 			snprintf(buf, sizeof(buf), "localhost");
 		buf[sizeof(buf) - 1] = '\0';
-		jset_str(err, root, "host", buf);
+		jw_set_str(err, root, "host", buf);
 	}
 
-	o = jset_new(err, root, "victim", json_object_new_object());
-	jset_int(err, o, "pid", v->pid);
+	o = jw_set_new(err, root, "victim", json_object_new_object());
+	jw_set_int(err, o, "pid", v->pid);
 	if (v->tid > 0)
-		jset_int(err, o, "tid", v->tid);
+		jw_set_int(err, o, "tid", v->tid);
 	else
-		jset_null(err, o, "tid");
+		jw_set_null(err, o, "tid");
 	jset_comm(err, o, "comm", v->comm);
 	if (v->argv) {
-		a = jset_new(err, o, "argv", json_object_new_array());
+		a = jw_set_new(err, o, "argv", json_object_new_array());
 		for (i = 0; v->argv[i] && !*err; i++)
-			jappend_new(err, a, jstr(v->argv[i], strlen(v->argv[i])));
+			jw_append_new(err, a, jw_str(v->argv[i], strlen(v->argv[i])));
 	} else {
-		jset_null(err, o, "argv");
+		jw_set_null(err, o, "argv");
 	}
 	if (v->uid >= 0)
-		jset_int(err, o, "uid", v->uid);
+		jw_set_int(err, o, "uid", v->uid);
 	else
-		jset_null(err, o, "uid");
-	jset_int(err, o, "oom_score_adj", v->oom_score_adj);
-	jset_u64(err, o, "total_vm_bytes", v->total_vm_bytes);
-	jset_u64(err, o, "rss_bytes", v->anon_rss_bytes + v->file_rss_bytes + v->shmem_rss_bytes);
-	jset_u64(err, o, "anon_rss_bytes", v->anon_rss_bytes);
-	jset_u64(err, o, "file_rss_bytes", v->file_rss_bytes);
-	jset_u64(err, o, "shmem_rss_bytes", v->shmem_rss_bytes);
-	jset_u64(err, o, "pgtables_bytes", v->pgtables_bytes);
+		jw_set_null(err, o, "uid");
+	jw_set_int(err, o, "oom_score_adj", v->oom_score_adj);
+	jw_set_u64(err, o, "total_vm_bytes", v->total_vm_bytes);
+	jw_set_u64(err, o, "rss_bytes", v->anon_rss_bytes + v->file_rss_bytes + v->shmem_rss_bytes);
+	jw_set_u64(err, o, "anon_rss_bytes", v->anon_rss_bytes);
+	jw_set_u64(err, o, "file_rss_bytes", v->file_rss_bytes);
+	jw_set_u64(err, o, "shmem_rss_bytes", v->shmem_rss_bytes);
+	jw_set_u64(err, o, "pgtables_bytes", v->pgtables_bytes);
 	jset_opt(err, o, "peak_rss_bytes", v->peak_rss_bytes);
 
 	if (d->trigger.pid > 0) {
-		o = jset_new(err, root, "trigger", json_object_new_object());
-		jset_int(err, o, "pid", d->trigger.pid);
+		o = jw_set_new(err, root, "trigger", json_object_new_object());
+		jw_set_int(err, o, "pid", d->trigger.pid);
 		jset_comm(err, o, "comm", d->trigger.comm);
 	} else {
-		jset_null(err, root, "trigger");
+		jw_set_null(err, root, "trigger");
 	}
-	jset_str(err, root, "constraint", oom_constraint__str(d->constraint));
+	jw_set_str(err, root, "constraint", oom_constraint__str(d->constraint));
 
-	o = jset_new(err, root, "memcg", json_object_new_object());
-	jset_str(err, o, "path", d->memcg.path);
+	o = jw_set_new(err, root, "memcg", json_object_new_object());
+	jw_set_str(err, o, "path", d->memcg.path);
 	if (d->memcg.version == 1 || d->memcg.version == 2)
-		jset_int(err, o, "version", d->memcg.version);
+		jw_set_int(err, o, "version", d->memcg.version);
 	else
-		jset_null(err, o, "version");
+		jw_set_null(err, o, "version");
 	jset_opt(err, o, "limit_bytes", d->memcg.limit_bytes);
 	jset_opt(err, o, "usage_bytes", d->memcg.usage_bytes);
 	jset_opt(err, o, "failcnt", d->memcg.failcnt);
 	jset_opt(err, o, "oom_events", d->memcg.oom_events);
 	jset_opt(err, o, "oom_kills", d->memcg.oom_kills);
 
-	a = jset_new(err, root, "series", json_object_new_array());
+	a = jw_set_new(err, root, "series", json_object_new_array());
 	for (i = 0; i < d->npoints && !*err; i++) {
-		e = jappend_new(err, a, json_object_new_object());
-		jset_double(err, e, "t", d->series[i].t);
-		jset_u64(err, e, "rss_bytes", d->series[i].rss_bytes);
-		jset_u64(err, e, "heap_bytes", d->series[i].heap_bytes);
+		e = jw_append_new(err, a, json_object_new_object());
+		jw_set_double(err, e, "t", d->series[i].t);
+		jw_set_u64(err, e, "rss_bytes", d->series[i].rss_bytes);
+		jw_set_u64(err, e, "heap_bytes", d->series[i].heap_bytes);
 	}
 	json_growth(err, root, &d->growth);
 
-	a = jset_new(err, root, "stacks", json_object_new_array());
+	a = jw_set_new(err, root, "stacks", json_object_new_array());
 	for (i = 0; i < d->nstacks && !*err; i++) {
 		const struct rpt_stack *st = &d->stacks[i];
 
-		e = jappend_new(err, a, json_object_new_object());
-		jset_int(err, e, "live_bytes", st->live_bytes);
-		jset_int(err, e, "live_allocs", st->live_allocs);
-		jset_u64(err, e, "alloc_bytes", st->alloc_bytes);
-		jset_u64(err, e, "allocs", st->allocs);
+		e = jw_append_new(err, a, json_object_new_object());
+		jw_set_int(err, e, "live_bytes", st->live_bytes);
+		jw_set_int(err, e, "live_allocs", st->live_allocs);
+		jw_set_u64(err, e, "alloc_bytes", st->alloc_bytes);
+		jw_set_u64(err, e, "allocs", st->allocs);
 		json_frames(err, e, st->frames, st->frames ? st->nframes : 0);
-		jset_u64(err, e, "stack_id", st->stack_id);
-		jset_int(err, e, "growth_bytes", st->growth_bytes);
-		jset_double(err, e, "slope_bytes_per_s", st->slope_bps);
+		jw_set_u64(err, e, "stack_id", st->stack_id);
+		jw_set_int(err, e, "growth_bytes", st->growth_bytes);
+		jw_set_double(err, e, "slope_bytes_per_s", st->slope_bps);
 	}
 
 	if (d->nlast && d->last_stack) {
-		o = jset_new(err, root, "last_stack", json_object_new_object());
+		o = jw_set_new(err, root, "last_stack", json_object_new_object());
 		json_frames(err, o, d->last_stack, d->nlast);
 	} else {
-		jset_null(err, root, "last_stack");
+		jw_set_null(err, root, "last_stack");
 	}
 
-	jset_str(err, root, "test", d->test);
-	a = jset_new(err, root, "by_test", json_object_new_array());
+	jw_set_str(err, root, "test", d->test);
+	a = jw_set_new(err, root, "by_test", json_object_new_array());
 	for (i = 0; i < d->ntests && !*err; i++) {
-		e = jappend_new(err, a, json_object_new_object());
-		jset_str(err, e, "test", d->by_test[i].test ? d->by_test[i].test : REPORT_UNKNOWN);
-		jset_int(err, e, "live_bytes", d->by_test[i].live_bytes);
+		e = jw_append_new(err, a, json_object_new_object());
+		jw_set_str(err, e, "test", d->by_test[i].test ? d->by_test[i].test : REPORT_UNKNOWN);
+		jw_set_int(err, e, "live_bytes", d->by_test[i].live_bytes);
 	}
 
 	if (d->exit.known) {
-		o = jset_new(err, root, "exit", json_object_new_object());
+		o = jw_set_new(err, root, "exit", json_object_new_object());
 		if (d->exit.signal > 0) {
-			jset_null(err, o, "code");
-			jset_int(err, o, "signal", d->exit.signal);
+			jw_set_null(err, o, "code");
+			jw_set_int(err, o, "signal", d->exit.signal);
 		} else {
-			jset_int(err, o, "code", d->exit.code);
-			jset_null(err, o, "signal");
+			jw_set_int(err, o, "code", d->exit.code);
+			jw_set_null(err, o, "signal");
 		}
-		jset(err, o, "oom_killed", json_object_new_boolean(d->exit.oom_killed));
+		jw_set(err, o, "oom_killed", json_object_new_boolean(d->exit.oom_killed));
 	} else {
-		jset_null(err, root, "exit");
+		jw_set_null(err, root, "exit");
 	}
 	return root;
 }

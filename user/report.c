@@ -12,6 +12,7 @@
 
 #include "report.h"
 #include "utf8.h"
+#include "jsonw.h"
 
 /* ------------------------------------------------------------------------ */
 /* small formatters                                                          */
@@ -127,270 +128,126 @@ static size_t comm_len(const char comm[16])
 /* JSON                                                                      */
 
 
-/*
- * A JSON string from bytes that may not be UTF-8 (argv, file names): json-c
- * copies bytes >= 0x80 verbatim, which would make the whole document invalid
- * for strict parsers, so bad bytes become U+FFFD. NULL on ENOMEM.
- */
-static struct json_object *jstr(const char *s, size_t n)
-{
-	const unsigned char *u = (const unsigned char *)s;
-	struct json_object *o;
-	size_t i, k, out = 0;
-	char *buf;
-
-	for (i = 0; i < n; i += k)
-		if (!(k = utf8_seq(u + i, n - i)))
-			break;
-	if (i >= n)
-		return n > INT32_MAX ? NULL : json_object_new_string_len(s, (int)n);
-
-	/* each bad byte grows to 3 bytes at most */
-	if (n > INT32_MAX / 3 || !(buf = malloc(n * 3)))
-		return NULL;
-	for (i = 0; i < n; i += k) {
-		k = utf8_seq(u + i, n - i);
-		if (k) {
-			memcpy(buf + out, s + i, k);
-			out += k;
-		} else {
-			memcpy(buf + out, "\xef\xbf\xbd", 3);
-			out += 3;
-			k = 1;
-		}
-	}
-	o = json_object_new_string_len(buf, (int)out);
-	free(buf);
-	return o;
-}
-
-/*
- * JSON helpers with a sticky error: once *err is set they only release what
- * they were given, so a builder is a flat list of calls and one check at the
- * end instead of a branch after every allocation. A NULL val means ENOMEM;
- * nulls are written with jset_null.
- */
-static void jset(int *err, struct json_object *obj, const char *key, struct json_object *val)
-{
-	/* every key is a string literal, so json-c need not copy or look it up */
-	const unsigned opts = JSON_C_OBJECT_ADD_KEY_IS_NEW | JSON_C_OBJECT_KEY_IS_CONSTANT;
-
-	if (*err) {
-		json_object_put(val);
-		return;
-	}
-	if (!val) {
-		*err = -ENOMEM;
-		return;
-	}
-	if (json_object_object_add_ex(obj, key, val, opts)) {
-		json_object_put(val);
-		*err = -ENOMEM;
-	}
-}
-
-static void jset_null(int *err, struct json_object *obj, const char *key)
-{
-	const unsigned opts = JSON_C_OBJECT_ADD_KEY_IS_NEW | JSON_C_OBJECT_KEY_IS_CONSTANT;
-
-	if (!*err && json_object_object_add_ex(obj, key, NULL, opts))
-		*err = -ENOMEM;
-}
-
-/* jset, returning val for filling in (NULL once anything failed) */
-static struct json_object *jset_new(int *err, struct json_object *obj, const char *key,
-				    struct json_object *val)
-{
-	jset(err, obj, key, val);
-	return *err ? NULL : val;
-}
-
-static void jappend(int *err, struct json_object *arr, struct json_object *val)
-{
-	if (*err) {
-		json_object_put(val);
-		return;
-	}
-	if (!val) {
-		*err = -ENOMEM;
-		return;
-	}
-	if (json_object_array_add(arr, val)) {
-		json_object_put(val);
-		*err = -ENOMEM;
-	}
-}
-
-static struct json_object *jappend_new(int *err, struct json_object *arr, struct json_object *val)
-{
-	jappend(err, arr, val);
-	return *err ? NULL : val;
-}
-
-/* NULL s is written as null */
-static void jset_str(int *err, struct json_object *obj, const char *key, const char *s)
-{
-	if (s)
-		jset(err, obj, key, jstr(s, strlen(s)));
-	else
-		jset_null(err, obj, key);
-}
-
-static void jset_int(int *err, struct json_object *obj, const char *key, int64_t v)
-{
-	jset(err, obj, key, json_object_new_int64(v));
-}
-
-static void jset_u64(int *err, struct json_object *obj, const char *key, uint64_t v)
-{
-	jset(err, obj, key, json_object_new_uint64(v));
-}
-
-/*
- * A float that stays a float: json-c prints doubles with "%.17g" (0.1 becomes
- * 0.10000000000000001) and a whole number without a ".0", which parsers then
- * read back as an integer. Use the shortest form that round-trips, always with
- * a '.' or exponent. JSON has no NaN or Infinity: those are written as null.
- */
-static void jset_double(int *err, struct json_object *obj, const char *key, double v)
-{
-	char buf[40], *p;
-
-	if (!isfinite(v)) {
-		jset_null(err, obj, key);
-		return;
-	}
-	snprintf(buf, sizeof(buf), "%.15g", v);
-	if (strtod(buf, NULL) != v)
-		snprintf(buf, sizeof(buf), "%.17g", v);
-	/* a program that called setlocale() may have a decimal comma */
-	if ((p = strchr(buf, ',')))
-		*p = '.';
-	if (!strpbrk(buf, ".e"))
-		strcat(buf, ".0");
-	jset(err, obj, key, json_object_new_double_s(v, buf));
-}
-
 static void jset_argv(int *err, struct json_object *obj, const char *key, char *const *argv)
 {
-	struct json_object *arr = jset_new(err, obj, key, json_object_new_array());
+	struct json_object *arr = jw_set_new(err, obj, key, json_object_new_array());
 
 	for (; argv && *argv && !*err; argv++)
-		jappend(err, arr, jstr(*argv, strlen(*argv)));
+		jw_append(err, arr, jw_str(*argv, strlen(*argv)));
 }
 
 /* { "code": n|null, "signal": n|null, "oom_killed": bool } */
 static void jset_exit(int *err, struct json_object *obj, bool exited, int code, int sig,
 		      bool oom_killed)
 {
-	struct json_object *ex = jset_new(err, obj, "exit", json_object_new_object());
+	struct json_object *ex = jw_set_new(err, obj, "exit", json_object_new_object());
 
 	if (exited && sig <= 0)
-		jset_int(err, ex, "code", code);
+		jw_set_int(err, ex, "code", code);
 	else
-		jset_null(err, ex, "code");
+		jw_set_null(err, ex, "code");
 	if (sig > 0)
-		jset_int(err, ex, "signal", sig);
+		jw_set_int(err, ex, "signal", sig);
 	else
-		jset_null(err, ex, "signal");
-	jset(err, ex, "oom_killed", json_object_new_boolean(oom_killed));
+		jw_set_null(err, ex, "signal");
+	jw_set(err, ex, "oom_killed", json_object_new_boolean(oom_killed));
 }
 
 static void json_frame(int *err, struct json_object *arr, const struct rpt_frame *fr)
 {
-	struct json_object *o = jappend_new(err, arr, json_object_new_object());
+	struct json_object *o = jw_append_new(err, arr, json_object_new_object());
 	char addr[32];
 
-	jset_str(err, o, "func", fr->func ? fr->func : REPORT_UNKNOWN);
-	jset_str(err, o, "module", fr->module ? fr->module : REPORT_UNKNOWN);
-	jset_str(err, o, "file", fr->file);
+	jw_set_str(err, o, "func", fr->func ? fr->func : REPORT_UNKNOWN);
+	jw_set_str(err, o, "module", fr->module ? fr->module : REPORT_UNKNOWN);
+	jw_set_str(err, o, "file", fr->file);
 	/* a line without its file means nothing */
 	if (fr->file && fr->line > 0)
-		jset_int(err, o, "line", fr->line);
+		jw_set_int(err, o, "line", fr->line);
 	else
-		jset_null(err, o, "line");
-	jset_str(err, o, "lang", fr->lang ? fr->lang : "c");
+		jw_set_null(err, o, "line");
+	jw_set_str(err, o, "lang", fr->lang ? fr->lang : "c");
 	snprintf(addr, sizeof(addr), "0x%" PRIx64, fr->addr);
-	jset_str(err, o, "addr", addr);
-	jset_str(err, o, "build_id", fr->build_id);
+	jw_set_str(err, o, "addr", addr);
+	jw_set_str(err, o, "build_id", fr->build_id);
 }
 
 static void json_stack(int *err, struct json_object *arr, const struct rpt_stack *st)
 {
-	struct json_object *o = jappend_new(err, arr, json_object_new_object());
+	struct json_object *o = jw_append_new(err, arr, json_object_new_object());
 	struct json_object *frames;
 	size_t i;
 
-	jset_int(err, o, "live_bytes", st->live_bytes);
-	jset_int(err, o, "live_allocs", st->live_allocs);
-	jset_u64(err, o, "alloc_bytes", st->alloc_bytes);
-	jset_u64(err, o, "allocs", st->allocs);
-	frames = jset_new(err, o, "frames", json_object_new_array());
+	jw_set_int(err, o, "live_bytes", st->live_bytes);
+	jw_set_int(err, o, "live_allocs", st->live_allocs);
+	jw_set_u64(err, o, "alloc_bytes", st->alloc_bytes);
+	jw_set_u64(err, o, "allocs", st->allocs);
+	frames = jw_set_new(err, o, "frames", json_object_new_array());
 	for (i = 0; i < st->nframes && !*err; i++)
 		json_frame(err, frames, &st->frames[i]);
-	jset_u64(err, o, "stack_id", st->stack_id);
-	jset_int(err, o, "growth_bytes", st->growth_bytes);
-	jset_double(err, o, "slope_bytes_per_s", st->slope_bps);
+	jw_set_u64(err, o, "stack_id", st->stack_id);
+	jw_set_int(err, o, "growth_bytes", st->growth_bytes);
+	jw_set_double(err, o, "slope_bytes_per_s", st->slope_bps);
 }
 
 static void json_growth(int *err, struct json_object *obj, const struct growth *g)
 {
-	struct json_object *o = jset_new(err, obj, "growth", json_object_new_object());
+	struct json_object *o = jw_set_new(err, obj, "growth", json_object_new_object());
 	const char *v = growth_verdict__str(g->verdict);
 	const char *s = growth_severity__str(g->severity);
 
 	/* an out-of-range enum must not turn a fixed string field into null */
-	jset_str(err, o, "verdict", v ? v : "insufficient-data");
-	jset_str(err, o, "severity", s ? s : "ok");
-	jset_double(err, o, "slope_bytes_per_s", g->slope_bps);
-	jset_double(err, o, "r2", g->r2);
+	jw_set_str(err, o, "verdict", v ? v : "insufficient-data");
+	jw_set_str(err, o, "severity", s ? s : "ok");
+	jw_set_double(err, o, "slope_bytes_per_s", g->slope_bps);
+	jw_set_double(err, o, "r2", g->r2);
 	if (g->eta_limit_s >= 0)
-		jset_double(err, o, "eta_limit_s", g->eta_limit_s);
+		jw_set_double(err, o, "eta_limit_s", g->eta_limit_s);
 	else
-		jset_null(err, o, "eta_limit_s");
+		jw_set_null(err, o, "eta_limit_s");
 }
 
 static void json_process(int *err, struct json_object *arr, const struct rpt_process *p)
 {
-	struct json_object *o = jappend_new(err, arr, json_object_new_object());
+	struct json_object *o = jw_append_new(err, arr, json_object_new_object());
 	struct json_object *a, *e;
 	size_t i;
 
-	jset_int(err, o, "pid", p->pid);
-	jset_int(err, o, "ppid", p->ppid);
-	jset(err, o, "comm", jstr(p->comm, comm_len(p->comm)));
+	jw_set_int(err, o, "pid", p->pid);
+	jw_set_int(err, o, "ppid", p->ppid);
+	jw_set(err, o, "comm", jw_str(p->comm, comm_len(p->comm)));
 	jset_argv(err, o, "argv", p->argv);
 
-	a = jset_new(err, o, "series", json_object_new_array());
+	a = jw_set_new(err, o, "series", json_object_new_array());
 	for (i = 0; i < p->npoints && !*err; i++) {
-		e = jappend_new(err, a, json_object_new_object());
-		jset_double(err, e, "t", p->series[i].t);
-		jset_u64(err, e, "rss_bytes", p->series[i].rss_bytes);
-		jset_u64(err, e, "heap_bytes", p->series[i].heap_bytes);
+		e = jw_append_new(err, a, json_object_new_object());
+		jw_set_double(err, e, "t", p->series[i].t);
+		jw_set_u64(err, e, "rss_bytes", p->series[i].rss_bytes);
+		jw_set_u64(err, e, "heap_bytes", p->series[i].heap_bytes);
 	}
 
 	json_growth(err, o, &p->growth);
 
-	a = jset_new(err, o, "stacks", json_object_new_array());
+	a = jw_set_new(err, o, "stacks", json_object_new_array());
 	for (i = 0; i < p->nstacks && !*err; i++)
 		json_stack(err, a, &p->stacks[i]);
 
-	a = jset_new(err, o, "by_test", json_object_new_array());
+	a = jw_set_new(err, o, "by_test", json_object_new_array());
 	for (i = 0; i < p->ntests && !*err; i++) {
-		e = jappend_new(err, a, json_object_new_object());
-		jset_str(err, e, "test", p->by_test[i].test ? p->by_test[i].test : REPORT_UNKNOWN);
-		jset_int(err, e, "live_bytes", p->by_test[i].live_bytes);
+		e = jw_append_new(err, a, json_object_new_object());
+		jw_set_str(err, e, "test", p->by_test[i].test ? p->by_test[i].test : REPORT_UNKNOWN);
+		jw_set_int(err, e, "live_bytes", p->by_test[i].live_bytes);
 	}
 
-	jset(err, o, "exited", json_object_new_boolean(p->exited));
+	jw_set(err, o, "exited", json_object_new_boolean(p->exited));
 	jset_exit(err, o, p->exited, p->exit_code, p->exit_signal, p->oom_killed);
-	jset_u64(err, o, "rss_bytes", p->rss_bytes);
-	jset_int(err, o, "heap_bytes", p->heap_bytes);
+	jw_set_u64(err, o, "rss_bytes", p->rss_bytes);
+	jw_set_int(err, o, "heap_bytes", p->heap_bytes);
 	if (p->limit_bytes)
-		jset_u64(err, o, "limit_bytes", p->limit_bytes);
+		jw_set_u64(err, o, "limit_bytes", p->limit_bytes);
 	else
-		jset_null(err, o, "limit_bytes");
-	jset_str(err, o, "cgroup", p->cgroup);
+		jw_set_null(err, o, "limit_bytes");
+	jw_set_str(err, o, "cgroup", p->cgroup);
 }
 
 static struct json_object *json_report(const struct rpt *r, int *err)
@@ -403,40 +260,40 @@ static struct json_object *json_report(const struct rpt *r, int *err)
 		*err = -ENOMEM;
 		return NULL;
 	}
-	jset_str(err, root, "schema", REPORT_SCHEMA);
-	jset_str(err, root, "memslope_version", MEMSLOPE_VERSION);
-	jset(err, root, "started_at", jstr(r->started_at, strnlen(r->started_at,
+	jw_set_str(err, root, "schema", REPORT_SCHEMA);
+	jw_set_str(err, root, "memslope_version", MEMSLOPE_VERSION);
+	jw_set(err, root, "started_at", jw_str(r->started_at, strnlen(r->started_at,
 								 sizeof(r->started_at))));
-	jset_double(err, root, "duration_s", r->duration_s);
-	jset_double(err, root, "interval_s", r->interval_s);
-	jset_str(err, root, "mode", r->mode ? r->mode : "exact");
+	jw_set_double(err, root, "duration_s", r->duration_s);
+	jw_set_double(err, root, "interval_s", r->interval_s);
+	jw_set_str(err, root, "mode", r->mode ? r->mode : "exact");
 
-	o = jset_new(err, root, "target", json_object_new_object());
-	jset_int(err, o, "pid", r->target_pid);
+	o = jw_set_new(err, root, "target", json_object_new_object());
+	jw_set_int(err, o, "pid", r->target_pid);
 	jset_argv(err, o, "argv", r->target_argv);
 	jset_exit(err, o, r->target_exited, r->target_exit_code, r->target_exit_signal,
 		  r->target_oom_killed);
-	jset(err, o, "exited", json_object_new_boolean(r->target_exited));
+	jw_set(err, o, "exited", json_object_new_boolean(r->target_exited));
 
-	a = jset_new(err, root, "processes", json_object_new_array());
+	a = jw_set_new(err, root, "processes", json_object_new_array());
 	for (i = 0; i < r->nprocs && !*err; i++)
 		json_process(err, a, &r->procs[i]);
 
-	a = jset_new(err, root, "oom_kills", json_object_new_array());
+	a = jw_set_new(err, root, "oom_kills", json_object_new_array());
 	for (i = 0; i < r->noom_kills && !*err; i++) {
 		const struct rpt_oom_kill *k = &r->oom_kills[i];
 
-		o = jappend_new(err, a, json_object_new_object());
-		jset_int(err, o, "pid", k->pid);
-		jset(err, o, "comm", jstr(k->comm, comm_len(k->comm)));
-		jset_str(err, o, "dump", k->dump);
+		o = jw_append_new(err, a, json_object_new_object());
+		jw_set_int(err, o, "pid", k->pid);
+		jw_set(err, o, "comm", jw_str(k->comm, comm_len(k->comm)));
+		jw_set_str(err, o, "dump", k->dump);
 	}
 
-	o = jset_new(err, root, "stats", json_object_new_object());
-	jset_u64(err, o, "events", r->stats.events);
-	jset_u64(err, o, "lost_events", r->stats.lost_events);
-	jset_u64(err, o, "dropped_allocs", r->stats.dropped_allocs);
-	jset_u64(err, o, "dropped_stacks", r->stats.dropped_stacks);
+	o = jw_set_new(err, root, "stats", json_object_new_object());
+	jw_set_u64(err, o, "events", r->stats.events);
+	jw_set_u64(err, o, "lost_events", r->stats.lost_events);
+	jw_set_u64(err, o, "dropped_allocs", r->stats.dropped_allocs);
+	jw_set_u64(err, o, "dropped_stacks", r->stats.dropped_stacks);
 	return root;
 }
 
