@@ -6,6 +6,7 @@
 /* Included by alloc.bpf.h after its maps and helpers. */
 
 #define MS_PY_FRAME_BUF	128	/* bytes read per frame: covers every field of every version */
+#define MS_PY_CODE_BUF	256	/* bytes read per code object for its identity (MS_PYF_CODE_IDENT) */
 #define MS_PY_WALK_MAX	64	/* thread states visited looking for ours */
 
 /* Set by user space: Python processes being traced (skip the lookup when there are none). */
@@ -35,6 +36,7 @@ struct {
 struct py_scratch {
 	struct ms_py_stack st;
 	__u8 frame[MS_PY_FRAME_BUF];
+	__u8 code[MS_PY_CODE_BUF];
 };
 
 struct {
@@ -109,6 +111,37 @@ static __always_inline __u64 py_tstate(const struct ms_py_offsets *o, __u32 tid,
 }
 
 /*
+ * Identity of each frame's code object (include/memslope.h, ms_py_code_ident), for a stack
+ * about to be stored: user space names frames later, when a dead code object's address may
+ * be another's, and checks this to tell them apart. A frame whose code pointer leads to no
+ * code object now (ob_type) was read from a dead frame: MS_PY_IDENT_NOT_CODE. One read per
+ * frame, new stacks only.
+ */
+static __always_inline void py_idents(const struct ms_py_offsets *o, struct py_scratch *sc, __u32 nr)
+{
+	__u32 name_off = o->code_qualname_off ? o->code_qualname_off : o->code_name_off;
+	__u64 *w = (__u64 *)sc->code;
+
+	for (int i = 0; i < MS_PY_MAX_FRAMES; i++) {
+		struct ms_py_frame *f = &sc->st.frames[i];
+
+		if (i >= nr)
+			break;
+		f->ident = 0;
+		if (!(o->flags & MS_PYF_CODE_IDENT) || !f->code ||
+		    bpf_probe_read_user(sc->code, MS_PY_CODE_BUF, (void *)f->code))
+			continue;
+		if (w[1] != o->pycode_type_addr) {
+			f->ident = MS_PY_IDENT_NOT_CODE;
+			continue;
+		}
+		f->ident = ms_py_code_ident(w[(o->code_filename_off >> 3) & 31], w[(name_off >> 3) & 31],
+					    w[(o->code_linetable_off >> 3) & 31],
+					    *(__u32 *)(sc->code + (o->code_firstlineno_off & 252)));
+	}
+}
+
+/*
  * Python stack id of the current thread, 0 when the process runs no Python or
  * this thread has no thread state. One read per frame into per-CPU scratch;
  * fields picked out with masked offsets; frames recorded at the loop index
@@ -175,9 +208,11 @@ static __always_inline __u64 py_stack_id_get(void)
 	if (h == 0)
 		h = 1;
 	if (!bpf_map_lookup_elem(&py_stacks, &h)) {
-		long err = bpf_map_update_elem(&py_stacks, &h, &sc->st, BPF_NOEXIST);
 		struct ms_event *e;
+		long err;
 
+		py_idents(o, sc, nr);
+		err = bpf_map_update_elem(&py_stacks, &h, &sc->st, BPF_NOEXIST);
 		if (err == -17 /* EEXIST: another CPU stored it first */)
 			return h;
 		if (err) {

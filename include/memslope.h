@@ -74,10 +74,34 @@ struct ms_stack {
 #define MS_PY_MAX_FRAMES	64
 #define MS_PY_FRAME_SHIM	(1u << 0)	/* a C-stack shim frame: not a Python function */
 
+/*
+ * Identity of a code object, read when its stack was first stored: a mix of the addresses of
+ * its co_filename, co_qualname (co_name before 3.11) and co_linetable (co_lnotab <= 3.9)
+ * objects and of co_firstlineno. A code object that died leaves its address to the next one;
+ * that one differs here, so user space, naming frames later, can tell the code object it reads
+ * now from the one that ran (same address, other identity: the frame's code is gone). Always
+ * odd: in a frame, 0 means none was recorded (the code object could not be read) and
+ * MS_PY_IDENT_NOT_CODE that no code object was there even when the stack was stored.
+ */
+static inline __attribute__((always_inline)) __u64
+ms_py_code_ident(__u64 filename, __u64 name, __u64 linetable, __u32 firstlineno)
+{
+	__u64 h = filename * 0x9e3779b97f4a7c15ULL;
+
+	h = (h ^ (h >> 29) ^ name) * 0xbf58476d1ce4e5b9ULL;
+	h = (h ^ (h >> 29) ^ linetable) * 0x94d049bb133111ebULL;
+	h = (h ^ (h >> 29) ^ firstlineno) * 0x9e3779b97f4a7c15ULL;
+	return (h ^ (h >> 31)) | 1;
+}
+
+#define MS_PY_IDENT_NOT_CODE	2ULL	/* ms_py_frame.ident: no code object there even then */
+
 struct ms_py_frame {
 	__u64 code;		/* PyCodeObject address */
 	__s32 lasti;		/* as struct py_raw_frame in user/python.h */
 	__u32 flags;		/* MS_PY_FRAME_* */
+	__u64 ident;		/* ms_py_code_ident() of code when the stack was stored, 0, or
+				 * MS_PY_IDENT_NOT_CODE */
 };
 
 struct ms_py_stack {
@@ -191,6 +215,10 @@ struct ms_oom_event {
  *                  and MS_PYF_CSTACK_SHIM is set;
  *           <= 3.10 (MS_PYF_FRAME_OBJECT): lasti = *(s32 *)(frame + frame_instr_off) (3.10:
  *                  code units, 3.9: bytes; user space knows from version).
+ *   identity (MS_PYF_CODE_IDENT), once per new stack and frame: MS_PY_IDENT_NOT_CODE when
+ *           *(u64 *)(code + 8) (ob_type) != pycode_type_addr, else ms_py_code_ident() of the
+ *           u64s at code + code_filename_off, code_qualname_off (or code_name_off when that
+ *           is 0), code_linetable_off and the s32 at code + code_firstlineno_off.
  * Offsets not used by a version are 0; check the flags, not the value.
  */
 #define MS_PYF_FRAME_OBJECT	(1u << 0)	/* <= 3.10: PyFrameObject chain, frame_instr_off is s32 f_lasti */
@@ -200,6 +228,9 @@ struct ms_oom_event {
 						 * (pthread_self()) with task->thread.fsbase on x86-64 */
 #define MS_PYF_CSTACK_SHIM	(1u << 4)	/* 3.12+: frames owned by the C stack are shims: skip */
 #define MS_PYF_DEBUG_OFFSETS	(1u << 5)	/* 3.13+: values were read from _Py_DebugOffsets */
+#define MS_PYF_CODE_IDENT	(1u << 6)	/* record ms_py_code_ident() per frame: every field it
+						 * mixes, and ob_type, lies in the first 256 bytes of a code
+						 * object, 8-aligned (co_firstlineno 4-aligned) */
 
 #define MS_PY_OWNER_CSTACK	3		/* _PyInterpreterFrame.owner of a shim frame (3.12+) */
 
@@ -256,7 +287,8 @@ _Static_assert(sizeof(struct ms_task_rec) == 72, "ms_task_rec layout");
 _Static_assert(sizeof(struct ms_alloc_key) == 16, "ms_alloc_key layout");
 _Static_assert(sizeof(struct ms_alloc_val) == 24, "ms_alloc_val layout");
 _Static_assert(sizeof(struct ms_stat_key) == 24, "ms_stat_key layout");
-_Static_assert(sizeof(struct ms_py_stack) == 8 + 16 * MS_PY_MAX_FRAMES, "ms_py_stack layout");
+_Static_assert(sizeof(struct ms_py_frame) == 24, "ms_py_frame layout");
+_Static_assert(sizeof(struct ms_py_stack) == 8 + 24 * MS_PY_MAX_FRAMES, "ms_py_stack layout");
 _Static_assert(sizeof(struct ms_stat_val) == 32, "ms_stat_val layout");
 _Static_assert(sizeof(struct ms_stack) == 8 + 8 * MS_MAX_FRAMES, "ms_stack layout");
 _Static_assert(sizeof(struct ms_pending) == 48, "ms_pending layout");

@@ -601,7 +601,7 @@ static int match_tstate(struct pyrt *rt, uint64_t ts, void *arg)
 
 struct code_ent {
 	uint64_t addr;
-	uint64_t name_obj, file_obj, tab_obj;	/* identity: a new code object at addr differs */
+	uint64_t ident;		/* ms_py_code_ident(): a new code object at addr differs */
 	char *func, *file;
 	int firstlineno;
 	uint8_t *tab;
@@ -851,41 +851,62 @@ static int read_bytes(struct pyrt *rt, uint64_t obj, uint8_t **out, size_t *len)
 	return 0;
 }
 
-/* Read and cache one code object. Returns 0, 1 when addr is no code object, or -errno. */
-static int load_code(struct pyrt *rt, uint64_t addr, struct code_ent **out)
+/* The fields of a code object that identify it, read in one go. */
+struct code_hdr {
+	uint64_t type;		/* ob_type */
+	uint64_t name, file, tab;	/* co_qualname (co_name before 3.11), co_filename, co_linetable */
+	int32_t firstlineno;
+	uint64_t ident;		/* ms_py_code_ident() of the above */
+};
+
+/*
+ * Read the header fields of the object at addr. Returns 0, 1 when it is no code object
+ * (wrong type, or unmapped: freed), or -errno.
+ */
+static int code_hdr_read(struct pyrt *rt, uint64_t addr, struct code_hdr *h)
 {
 	const struct ms_py_offsets *o = &rt->off;
-	struct code_ent ent = { .addr = addr };
-	uint64_t type, name, file, tab;
-	int32_t first;
+	uint32_t name_off = o->code_qualname_off ? o->code_qualname_off : o->code_name_off;
+	uint32_t end = 16, offs[4] = { name_off, o->code_filename_off, o->code_linetable_off,
+				       o->code_firstlineno_off };
+	uint8_t buf[512];
 	int err;
 
-	err = mem_u64(rt, addr + 8, &type);	/* ob_type */
+	for (int i = 0; i < 4; i++)
+		if (offs[i] + 8 > end)
+			end = offs[i] + 8;
+	if (end > sizeof(buf))
+		return -EINVAL;
+	err = mem_read(rt, addr, buf, end);
 	if (err == -EFAULT)
 		return 1;	/* freed and unmapped */
 	if (err)
 		return err;
-	if (type != o->pycode_type_addr)
+	memcpy(&h->type, buf + 8, 8);
+	if (h->type != o->pycode_type_addr)
 		return 1;
-	err = mem_read(rt, addr + o->code_firstlineno_off, &first, sizeof(first));
+	memcpy(&h->name, buf + name_off, 8);
+	memcpy(&h->file, buf + o->code_filename_off, 8);
+	memcpy(&h->tab, buf + o->code_linetable_off, 8);
+	memcpy(&h->firstlineno, buf + o->code_firstlineno_off, 4);
+	h->ident = ms_py_code_ident(h->file, h->name, h->tab, (uint32_t)h->firstlineno);
+	return 0;
+}
+
+/*
+ * Read and cache one code object, whose header h was just read. Returns 0, 1 when the
+ * object is being torn down, or -errno.
+ */
+static int load_code(struct pyrt *rt, uint64_t addr, const struct code_hdr *h, struct code_ent **out)
+{
+	struct code_ent ent = { .addr = addr, .ident = h->ident, .firstlineno = h->firstlineno };
+	int err;
+
+	err = read_str(rt, h->name, &ent.func);
 	if (!err)
-		err = mem_u64(rt, addr + (o->code_qualname_off ? o->code_qualname_off
-							       : o->code_name_off), &name);
+		err = read_str(rt, h->file, &ent.file);
 	if (!err)
-		err = mem_u64(rt, addr + o->code_filename_off, &file);
-	if (!err)
-		err = mem_u64(rt, addr + o->code_linetable_off, &tab);
-	if (err)
-		return err;
-	ent.firstlineno = first;
-	ent.name_obj = name;
-	ent.file_obj = file;
-	ent.tab_obj = tab;
-	err = read_str(rt, name, &ent.func);
-	if (!err)
-		err = read_str(rt, file, &ent.file);
-	if (!err)
-		err = read_bytes(rt, tab, &ent.tab, &ent.tablen);
+		err = read_bytes(rt, h->tab, &ent.tab, &ent.tablen);
 	if (err == -EPROTO || err == -EFAULT)
 		err = 1;	/* changed under us: the object is being torn down */
 	if (!err) {
@@ -900,61 +921,68 @@ static int load_code(struct pyrt *rt, uint64_t addr, struct code_ent **out)
 	return err;
 }
 
-/*
- * Is the code object cached for ce->addr still the one at that address? A code
- * object that died leaves its address to the next one allocated there: same
- * type, other name, file and line table objects.
- */
-static int code_same(struct pyrt *rt, const struct code_ent *ce)
+int pyrt__code_ident(struct pyrt *rt, uint64_t code_addr, uint64_t *ident)
 {
-	const struct ms_py_offsets *o = &rt->off;
-	uint64_t type = 0, name = 0, file = 0, tab = 0;
+	struct code_hdr h;
 	int err;
 
-	err = mem_u64(rt, ce->addr + 8, &type);
+	*ident = 0;
+	err = code_addr ? code_hdr_read(rt, code_addr, &h) : 1;
 	if (!err)
-		err = mem_u64(rt, ce->addr + (o->code_qualname_off ? o->code_qualname_off
-								   : o->code_name_off), &name);
-	if (!err)
-		err = mem_u64(rt, ce->addr + o->code_filename_off, &file);
-	if (!err)
-		err = mem_u64(rt, ce->addr + o->code_linetable_off, &tab);
-	if (err == -EFAULT)
-		return 0;
-	if (err)
-		return err;
-	return type == o->pycode_type_addr && name == ce->name_obj && file == ce->file_obj &&
-	       tab == ce->tab_obj;
+		*ident = h.ident;
+	return err;
 }
 
-int pyrt__symbolize(struct pyrt *rt, uint64_t code_addr, int32_t lasti, struct py_frame *out)
+int pyrt__symbolize_as(struct pyrt *rt, uint64_t code_addr, int32_t lasti, uint64_t ident,
+		       struct py_frame *out)
 {
 	struct code_ent *ce;
+	struct code_hdr h;
 	struct line_ent *le;
 	int err, line;
 
 	memset(out, 0, sizeof(*out));
 	if (!rt->cache)
 		return -EINVAL;
+	if (ident == MS_PY_IDENT_NOT_CODE) {
+		out->stale = 1;	/* no code object there when the frame was walked */
+		return 0;
+	}
 	ce = code_find(rt->cache, code_addr);
-	if (ce && rt->verify) {
-		err = code_same(rt, ce);
+	/*
+	 * With the identity the walker recorded, a cached entry that carries it is the very
+	 * code object that ran: no read at all. Without one, re-check the cached object when
+	 * asked to (rt->verify).
+	 */
+	if (!ce || (ident ? ce->ident != ident : rt->verify)) {
+		err = code_addr ? code_hdr_read(rt, code_addr, &h) : 1;
 		if (err < 0)
 			return err;
-		if (!err) {
-			/* another code object now: forget what we knew of the old one */
-			pyrt__flush(rt);
+		if (ce && !err && h.ident == ce->ident) {
+			if (ident) {
+				out->stale = 1;	/* the cache is current: the code that ran is gone */
+				return 0;
+			}
+		} else {
+			if (ce)
+				pyrt__flush(rt);	/* another code object now, or none */
 			ce = NULL;
+			if (err) {
+				out->stale = 1;
+				return 0;
+			}
+			err = load_code(rt, code_addr, &h, &ce);
+			if (err < 0)
+				return err;
+			if (err) {
+				out->stale = 1;
+				return 0;
+			}
 		}
 	}
-	if (!ce) {
-		err = code_addr ? load_code(rt, code_addr, &ce) : 1;
-		if (err < 0)
-			return err;
-		if (err) {
-			out->stale = 1;
-			return 0;
-		}
+	if (ident && ce->ident != ident) {
+		out->stale = 1;	/* the code object at that address now is not the one that ran */
+		return 0;
 	}
 	out->func = ce->func;
 	out->file = ce->file;
@@ -969,6 +997,11 @@ int pyrt__symbolize(struct pyrt *rt, uint64_t code_addr, int32_t lasti, struct p
 	}
 	out->line = line;
 	return 0;
+}
+
+int pyrt__symbolize(struct pyrt *rt, uint64_t code_addr, int32_t lasti, struct py_frame *out)
+{
+	return pyrt__symbolize_as(rt, code_addr, lasti, 0, out);
 }
 
 /* ------------------------------------------------------------------------- */
@@ -1064,6 +1097,11 @@ int pyrt__walk_thread(struct pyrt *rt, int tid, struct py_raw_frame *frames, int
 		}
 		frames[n].code = code;
 		frames[n].flags = 0;
+		err = pyrt__code_ident(rt, code, &frames[n].ident);
+		if (err > 0)
+			err = 0;	/* not a code object: ident 0, as BPF leaves it */
+		if (err)
+			break;
 		n++;
 next:
 		memcpy(&f, buf + o->frame_previous_off, 8);
@@ -1192,6 +1230,20 @@ static int apply_debug_offsets(struct pyrt *rt)
 	return 0;
 }
 
+/* Can the BPF walker read a code object's identity in one 256-byte read (MS_PYF_CODE_IDENT)? */
+static int ident_fits(const struct ms_py_offsets *o)
+{
+	uint32_t name_off = o->code_qualname_off ? o->code_qualname_off : o->code_name_off;
+	uint32_t offs[3] = { name_off, o->code_filename_off, o->code_linetable_off };
+
+	if (!o->code_firstlineno_off || (o->code_firstlineno_off & 3) || o->code_firstlineno_off > 252)
+		return 0;
+	for (int i = 0; i < 3; i++)
+		if (!offs[i] || (offs[i] & 7) || offs[i] > 248)
+			return 0;
+	return 1;
+}
+
 static int detect_in(struct pyrt *rt, const struct map_entry *e, size_t n, const struct map_entry *m)
 {
 	static const char *const names[] = { "_PyRuntime", "PyCode_Type", "Py_Version" };
@@ -1242,6 +1294,8 @@ static int detect_in(struct pyrt *rt, const struct map_entry *e, size_t n, const
 	}
 	if (rt->off.flags & MS_PYF_PTHREAD_ID)
 		rt->pthread_tid_off = pthread_tid_offset(rt, e, n);
+	if (ident_fits(&rt->off))
+		rt->off.flags |= MS_PYF_CODE_IDENT;
 	return 0;
 }
 

@@ -70,6 +70,7 @@ struct py_raw_frame {
 	uint64_t code;		/* PyCodeObject address */
 	int32_t lasti;		/* 3.10+: code units; <= 3.9: bytes (f_lasti); -1: not started */
 	uint32_t flags;		/* reserved, 0 */
+	uint64_t ident;		/* ms_py_code_ident() of code during the walk; 0: not a code object */
 };
 
 /*
@@ -98,6 +99,23 @@ struct py_frame {
  * when the object died), or -errno when the memory cannot be read (-ESRCH: process gone).
  */
 int pyrt__symbolize(struct pyrt *rt, uint64_t code_addr, int32_t lasti, struct py_frame *out);
+
+/*
+ * As pyrt__symbolize, for a frame whose code object had identity ident when it ran
+ * (struct ms_py_frame.ident; 0: unknown, then this is pyrt__symbolize). The frame is named
+ * only after that very code object: a cached one with that identity answers without a read
+ * (rt->verify is not needed), and when the object at code_addr now has another identity (the
+ * one that ran died and its address was reused), or ident is MS_PY_IDENT_NOT_CODE, out->stale
+ * is set. Returns as pyrt__symbolize.
+ */
+int pyrt__symbolize_as(struct pyrt *rt, uint64_t code_addr, int32_t lasti, uint64_t ident,
+		       struct py_frame *out);
+
+/*
+ * Identity (ms_py_code_ident) of the code object at code_addr as it is now: one read.
+ * Returns 0, 1 when there is no code object there (*ident = 0), or -errno.
+ */
+int pyrt__code_ident(struct pyrt *rt, uint64_t code_addr, uint64_t *ident);
 
 /*
  * Line-table decoders (pure). Each returns the source line of an instruction, or -1 when

@@ -824,7 +824,7 @@ static const struct py_names *py_names_get(struct trace_state *ts, struct proc *
 	e->frames = calloc(st.nr ? st.nr : 1, sizeof(*e->frames));
 	if (!e->frames)
 		return NULL;
-	p->py.verify = 1;	/* a new stack: make sure each cached code object is still itself */
+	p->py.verify = 1;	/* frames without an identity: re-check cached code objects */
 	for (uint32_t k = 0; k < st.nr; k++) {
 		const struct ms_py_frame *rf = &st.frames[k];
 		struct rpt_frame *f = &e->frames[e->n];
@@ -832,14 +832,16 @@ static const struct py_names *py_names_get(struct trace_state *ts, struct proc *
 
 		if (rf->flags & MS_PY_FRAME_SHIM)
 			continue;
-		if (pyrt__symbolize(&p->py, rf->code, rf->lasti, &pf) < 0 || pf.stale) {
+		if (pyrt__symbolize_as(&p->py, rf->code, rf->lasti, rf->ident, &pf) < 0 || pf.stale) {
 			/*
-			 * Named within moments of the allocation, the innermost frame was
-			 * running then: if its code is already gone, the walk started in a
-			 * dead frame (stale interpreter memory) and the frames after it
-			 * cannot be trusted either. Keep no Python frames rather than guess.
+			 * The innermost frame was running at the allocation. If its code was
+			 * no code object even then (or, without a recorded identity, is gone
+			 * now, moments later), the walk started in a dead frame (stale
+			 * interpreter memory) and the frames after it cannot be trusted
+			 * either: keep no Python frames rather than guess. With an identity
+			 * that no longer matches, only that frame's code died since.
 			 */
-			if (e->n == 0) {
+			if (e->n == 0 && (rf->ident == 0 || rf->ident == MS_PY_IDENT_NOT_CODE)) {
 				pr_debug("pid %d: Python stack %#llx starts in a dead frame: dropped", p->pid,
 					 (unsigned long long)id);
 				break;

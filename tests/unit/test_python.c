@@ -332,6 +332,32 @@ static void check_interpreter(const char *python, int minor)
 		}
 	}
 
+	/*
+	 * The identity the walk recorded names each frame, from the caches without a read; one
+	 * that is not the live object's (a dead code object whose address was reused) is
+	 * stale, never named after the object there now.
+	 */
+	for (i = 0; i < n; i++) {
+		uint64_t ident = 0;
+
+		cr_assert(frames[i].ident & 1, "frame %d: no identity", i);
+		cr_assert_eq(pyrt__code_ident(&rt, frames[i].code, &ident), 0);
+		cr_assert_eq(ident, frames[i].ident);
+		cr_assert_eq(pyrt__symbolize_as(&rt, frames[i].code, frames[i].lasti, frames[i].ident,
+						&pf), 0);
+		cr_assert(!pf.stale, "frame %d stale", i);
+		cr_assert_str_eq(pf.func, minor >= 11 ? expected[i].func_new : expected[i].func_old);
+		cr_assert_eq(pf.line, marker_line(expected[i].marker));
+		cr_assert_eq(pyrt__symbolize_as(&rt, frames[i].code, frames[i].lasti,
+						frames[i].ident + 2, &pf), 0);
+		cr_assert(pf.stale, "frame %d: another identity named after the live object", i);
+		cr_assert_null(pf.func);
+		cr_assert_eq(pyrt__symbolize_as(&rt, frames[i].code, frames[i].lasti,
+						MS_PY_IDENT_NOT_CODE, &pf), 0);
+		cr_assert(pf.stale);
+	}
+	cr_assert(rt.off.flags & MS_PYF_CODE_IDENT, "no code identity for 3.%d", minor);
+
 	check_worker(&rt, &c, minor);
 
 	/* Not a code object: stale, never guessed. */
@@ -346,6 +372,11 @@ static void check_interpreter(const char *python, int minor)
 	cr_assert_eq(pyrt__symbolize(&rt, frames[0].code, frames[0].lasti, &pf), 0);
 	cr_assert_str_eq(pf.func, minor >= 11 ? expected[0].func_new : expected[0].func_old);
 	cr_assert_lt(pyrt__symbolize(&rt, frames[0].code + 8, 0, &pf), 0);
+	/* ... and so do answers for the identity cached, without a read; another needs one. */
+	cr_assert_eq(pyrt__symbolize_as(&rt, frames[1].code, frames[1].lasti, frames[1].ident, &pf), 0);
+	cr_assert_str_eq(pf.func, minor >= 11 ? expected[1].func_new : expected[1].func_old);
+	cr_assert_lt(pyrt__symbolize_as(&rt, frames[1].code, frames[1].lasti, frames[1].ident + 2,
+					&pf), 0);
 	pyrt__release(&rt);
 	pyrt__release(&rt);
 	pyrt__release(NULL);
