@@ -15,7 +15,10 @@
 struct alert_state {
 	int pid;
 	unsigned int flagged_run;
+	unsigned int leak_run;		/* "leak" verdicts in a row, part of flagged_run */
 	unsigned int clear_run;
+	double flagged_since;		/* now of the first evaluation of flagged_run */
+	double leak_since;		/* now of the first evaluation of leak_run */
 	bool alerted;
 	enum growth_severity alerted_sev;	/* highest severity alerted in this episode */
 	double last_alert;
@@ -37,6 +40,8 @@ void alerter_cfg__default(struct alerter_cfg *cfg)
 	cfg->clear_after = 3;
 	cfg->realert_s = 600;
 	cfg->max_pids = 4096;
+	cfg->leak_min_s = 1.5;
+	cfg->growing_min_s = 60;
 }
 
 struct alerter *alerter__new(int fd, const struct alerter_cfg *cfg)
@@ -62,6 +67,10 @@ struct alerter *alerter__new(int fd, const struct alerter_cfg *cfg)
 		a->cfg.realert_s = def.realert_s;
 	if (!a->cfg.max_pids)
 		a->cfg.max_pids = def.max_pids;
+	if (a->cfg.leak_min_s == 0)
+		a->cfg.leak_min_s = def.leak_min_s;
+	if (a->cfg.growing_min_s == 0)
+		a->cfg.growing_min_s = def.growing_min_s;
 	if (a->cfg.host)
 		snprintf(a->host, sizeof(a->host), "%s", a->cfg.host);
 	else if (gethostname(a->host, sizeof(a->host) - 1))
@@ -285,10 +294,26 @@ int alerter__feed(struct alerter *a, double now, const struct alert_proc *p,
 		bool fire;
 
 		st->clear_run = 0;
+		if (!st->flagged_run)
+			st->flagged_since = now;
 		if (st->flagged_run < UINT32_MAX)
 			st->flagged_run++;
+		if (g->verdict != GV_LEAK) {
+			st->leak_run = 0;
+		} else if (st->leak_run < UINT32_MAX) {
+			if (!st->leak_run++)
+				st->leak_since = now;
+		}
+		/*
+		 * A warm-up's first seconds look linear; its slowing shows only later. So
+		 * linear growth alerts after a short run of leak verdicts, the rest only if
+		 * it keeps growing for much longer.
+		 */
 		if (!st->alerted)
-			fire = st->flagged_run >= a->cfg.flag_after;
+			fire = st->flagged_run >= a->cfg.flag_after &&
+			       ((st->leak_run >= a->cfg.flag_after &&
+				 now - st->leak_since >= a->cfg.leak_min_s) ||
+				now - st->flagged_since >= a->cfg.growing_min_s);
 		else
 			fire = g->severity > st->alerted_sev ||
 			       (a->cfg.realert_s > 0 && now - st->last_alert >= a->cfg.realert_s);
@@ -305,6 +330,7 @@ int alerter__feed(struct alerter *a, double now, const struct alert_proc *p,
 	}
 
 	st->flagged_run = 0;
+	st->leak_run = 0;
 	if (!st->alerted)
 		return 0;
 	if (++st->clear_run < a->cfg.clear_after)

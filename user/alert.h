@@ -32,6 +32,11 @@ struct alerter_cfg {
 				 * < 0: never) */
 	size_t max_pids;	/* per-pid state kept (default 4096): the longest unseen goes first */
 	const char *host;	/* NULL: gethostname() */
+	/* additions; 0 takes the default, < 0 means no minimum */
+	double leak_min_s;	/* a run of "leak" verdicts must also span this long (default 1.5:
+				 * three evaluations at 1 s, four at 0.5 s) */
+	double growing_min_s;	/* flagged evaluations that are not all "leak" (non-linear
+				 * growth, which a warm-up also is) must span this long (default 60) */
 };
 
 void alerter_cfg__default(struct alerter_cfg *cfg);
@@ -49,7 +54,10 @@ void alerter__free(struct alerter *a);	/* accepts NULL */
 /*
  * Feed one evaluation of a process. Flagged means verdict "leak", or "growing" at
  * severity warning or worse. A "growth" line is written when the process has been
- * flagged flag_after times in a row; then again only if the severity rises above the
+ * flagged flag_after times in a row and either the last flag_after or more verdicts were
+ * all "leak" over at least leak_min_s, or the flagged run has lasted growing_min_s (so
+ * linear growth alerts fast, a decelerating fill only if it keeps growing); then again
+ * only if the severity rises above the
  * highest already alerted, or realert_s has passed since the last line. After an alert,
  * clear_after unflagged evaluations in a row write "recovered". insufficient-data is no
  * evidence either way and leaves the counts alone. now is wall-clock time (seconds since

@@ -93,6 +93,7 @@ Test(alert, growth_line_has_every_field)
 
 	alerter_cfg__default(&cfg);
 	cfg.host = "testhost";
+	cfg.leak_min_s = -1;	/* flag_after evaluations are enough */
 	a = alerter__new(fd, &cfg);
 	cr_assert_not_null(a);
 	cr_assert_eq(alerter__feed(a, 1700000000.25, &p, &g, st, 2), 0);
@@ -142,20 +143,22 @@ Test(alert, hysteresis_severity_rise_and_recovery)
 	cr_assert_eq(alerter__feed(a, 1, &p, &warn, NULL, 0), 0);
 	cr_assert_eq(alerter__feed(a, 2, &p, &calm, NULL, 0), 0);
 	cr_assert_eq(alerter__feed(a, 3, &p, &warn, NULL, 0), 0);
-	cr_assert_eq(alerter__feed(a, 4, &p, &warn, NULL, 0), 1);
+	/* two leak verdicts 1 s apart are not leak_min_s (1.5 s) yet, a third is */
+	cr_assert_eq(alerter__feed(a, 4, &p, &warn, NULL, 0), 0);
+	cr_assert_eq(alerter__feed(a, 5, &p, &warn, NULL, 0), 1);
 	/* still flagged, same severity: quiet */
-	cr_assert_eq(alerter__feed(a, 5, &p, &warn, NULL, 0), 0);
 	cr_assert_eq(alerter__feed(a, 6, &p, &warn, NULL, 0), 0);
-	/* severity rises: alert again, but not again at the same level */
-	cr_assert_eq(alerter__feed(a, 7, &p, &crit, NULL, 0), 1);
-	cr_assert_eq(alerter__feed(a, 8, &p, &warn, NULL, 0), 0);
-	cr_assert_eq(alerter__feed(a, 9, &p, &crit, NULL, 0), 0);
+	cr_assert_eq(alerter__feed(a, 7, &p, &warn, NULL, 0), 0);
+	/* severity rises: alert again at once, even for growing, but not again at that level */
+	cr_assert_eq(alerter__feed(a, 8, &p, &crit, NULL, 0), 1);
+	cr_assert_eq(alerter__feed(a, 9, &p, &warn, NULL, 0), 0);
+	cr_assert_eq(alerter__feed(a, 10, &p, &crit, NULL, 0), 0);
 	/* recovery needs 3 unflagged in a row; insufficient-data does not count */
-	cr_assert_eq(alerter__feed(a, 10, &p, &calm, NULL, 0), 0);
 	cr_assert_eq(alerter__feed(a, 11, &p, &calm, NULL, 0), 0);
-	cr_assert_eq(alerter__feed(a, 12, &p, &none, NULL, 0), 0);
-	cr_assert_eq(alerter__feed(a, 13, &p, &calm, NULL, 0), 1);
-	cr_assert_eq(alerter__feed(a, 14, &p, &calm, NULL, 0), 0);
+	cr_assert_eq(alerter__feed(a, 12, &p, &calm, NULL, 0), 0);
+	cr_assert_eq(alerter__feed(a, 13, &p, &none, NULL, 0), 0);
+	cr_assert_eq(alerter__feed(a, 14, &p, &calm, NULL, 0), 1);
+	cr_assert_eq(alerter__feed(a, 15, &p, &calm, NULL, 0), 0);
 
 	l = new_lines(&n);
 	cr_assert_eq(n, 3);
@@ -187,10 +190,11 @@ Test(alert, growing_at_ok_is_not_flagged_and_realert_interval)
 	for (i = 0; i < 5; i++)
 		cr_assert_eq(alerter__feed(a, i, &p, &slow, NULL, 0), 0);
 	cr_assert_eq(alerter__feed(a, 10, &p, &leak, NULL, 0), 0);
-	cr_assert_eq(alerter__feed(a, 11, &p, &leak, NULL, 0), 1);
-	cr_assert_eq(alerter__feed(a, 110, &p, &leak, NULL, 0), 0);
-	cr_assert_eq(alerter__feed(a, 111, &p, &leak, NULL, 0), 1);
-	cr_assert_eq(alerter__feed(a, 112, &p, &leak, NULL, 0), 0);
+	cr_assert_eq(alerter__feed(a, 11, &p, &leak, NULL, 0), 0);
+	cr_assert_eq(alerter__feed(a, 12, &p, &leak, NULL, 0), 1);
+	cr_assert_eq(alerter__feed(a, 111, &p, &leak, NULL, 0), 0);
+	cr_assert_eq(alerter__feed(a, 112, &p, &leak, NULL, 0), 1);
+	cr_assert_eq(alerter__feed(a, 113, &p, &leak, NULL, 0), 0);
 	l = new_lines(&n);
 	cr_assert_eq(n, 2);
 	while (n--)
@@ -238,6 +242,7 @@ Test(alert, state_is_bounded)
 
 	alerter_cfg__default(&cfg);
 	cfg.max_pids = 4;
+	cfg.leak_min_s = -1;
 	a = alerter__new(fd, &cfg);
 	/* pid 1 is mid-alert: it outlives quieter pids when space runs out */
 	struct alert_proc p1 = proc(1);
@@ -266,10 +271,80 @@ Test(alert, write_error_is_returned)
 	a = alerter__new(rfd, NULL);
 	cr_assert_not_null(a);
 	alerter__feed(a, 1, &p, &g, NULL, 0);
-	cr_assert_eq(alerter__feed(a, 2, &p, &g, NULL, 0), -EBADF);
+	alerter__feed(a, 2, &p, &g, NULL, 0);
+	cr_assert_eq(alerter__feed(a, 3, &p, &g, NULL, 0), -EBADF);
 	alerter__free(a);
 	close(rfd);
 	errno = 0;
 	cr_assert_null(alerter__new(-1, NULL));
 	cr_assert_eq(errno, EBADF);
+}
+
+/*
+ * Non-linear growth (a warm-up is non-linear growth that stops) alerts only once it has
+ * been flagged for growing_min_s; leak verdicts interleaved with it never make a run of
+ * their own, and a run of them alerts after flag_after evaluations over leak_min_s.
+ */
+Test(alert, growing_needs_to_last)
+{
+	struct alerter *a = alerter__new(fd, NULL);
+	struct alert_proc p = proc(21);
+	struct growth grow = gr(GV_GROWING, GS_CRITICAL), leak = gr(GV_LEAK, GS_CRITICAL);
+	struct growth calm = gr(GV_STABLE, GS_OK), none = gr(GV_INSUFFICIENT, GS_OK);
+	json_object **l;
+	size_t n;
+	int t;
+
+	cr_assert_not_null(a);
+	/* a warm-up: leak now and then, mostly growing, for 59 s, then flat: no alert */
+	for (t = 100; t < 159; t++)
+		cr_assert_eq(alerter__feed(a, t, &p, t % 3 ? &grow : &leak, NULL, 0), 0, "t %d", t);
+	cr_assert_eq(alerter__feed(a, 159, &p, &calm, NULL, 0), 0);
+	/* growth that goes on: alerted once its flagged run spans 60 s (insufficient-data
+	 * in between is no evidence either way) */
+	for (t = 200; t < 260; t++)
+		cr_assert_eq(alerter__feed(a, t, &p, t == 230 ? &none : &grow, NULL, 0), 0,
+			     "t %d", t);
+	cr_assert_eq(alerter__feed(a, 260, &p, &grow, NULL, 0), 1);
+	l = new_lines(&n);
+	cr_assert_eq(n, 1);
+	cr_assert_str_eq(str(l[0], "verdict"), "growing");
+	json_object_put(l[0]);
+	alerter__free(a);
+
+	/* the same flagged run turning linear alerts as a leak would */
+	a = alerter__new(fd, NULL);
+	for (t = 0; t < 10; t++)
+		cr_assert_eq(alerter__feed(a, t, &p, &grow, NULL, 0), 0);
+	cr_assert_eq(alerter__feed(a, 10.0, &p, &leak, NULL, 0), 0);
+	cr_assert_eq(alerter__feed(a, 11.0, &p, &leak, NULL, 0), 0);
+	cr_assert_eq(alerter__feed(a, 11.5, &p, &leak, NULL, 0), 1);
+	l = new_lines(&n);
+	cr_assert_eq(n, 1);
+	cr_assert_str_eq(str(l[0], "verdict"), "leak");
+	json_object_put(l[0]);
+	alerter__free(a);
+}
+
+/* growing_min_s < 0: growing alerts like a leak (after flag_after evaluations) */
+Test(alert, growing_min_can_be_off)
+{
+	struct alerter_cfg cfg;
+	struct alerter *a;
+	struct alert_proc p = proc(22);
+	struct growth grow = gr(GV_GROWING, GS_WARNING);
+	json_object **l;
+	size_t n;
+
+	alerter_cfg__default(&cfg);
+	cr_assert_float_eq(cfg.leak_min_s, 1.5, 1e-9);
+	cr_assert_float_eq(cfg.growing_min_s, 60, 1e-9);
+	cfg.growing_min_s = -1;
+	a = alerter__new(fd, &cfg);
+	cr_assert_eq(alerter__feed(a, 1, &p, &grow, NULL, 0), 0);
+	cr_assert_eq(alerter__feed(a, 2, &p, &grow, NULL, 0), 1);
+	l = new_lines(&n);
+	cr_assert_eq(n, 1);
+	json_object_put(l[0]);
+	alerter__free(a);
 }
