@@ -13,12 +13,16 @@
  *
  *  - noise: the robust sd of first differences (1.4826 * MAD) / sqrt(2) is the sd of the
  *    white noise around any smooth trend; it scales every "is this bigger than noise" test.
- *  - releases: a drop of at least GA_RELEASE_SIGMA diff-sds, 20 % of the series' range and
- *    1 % of its level, within GA_RELEASE_SPAN samples, on a median-of-3 filtered copy (so
- *    a one-sample spike is neither a build-up nor a release; a top reached by a jump is a
- *    spike too). Two or more releases make a
- *    sawtooth, judged on its troughs only: troughs that rise (Theil-Sen slope >= warn,
- *    total rise >= 4 noise sds, Kendall tau >= 0.5) are a leak, else a sawtooth.
+ *  - releases: a drop of at least GA_RELEASE_SIGMA noise sds, 20 % of the series' range
+ *    and 1 % of its level, within GA_RELEASE_SPAN samples, from a top not reached by a
+ *    jump (a spike) and not undone by the next sample (a dip). Looked for first with the
+ *    noise of second differences, which the ramps of a sawtooth do not inflate, on the
+ *    raw series, and kept if they carry GA_RELEASE_SHARE of all the falls; else with the
+ *    first-difference noise on a median-of-3 filtered copy (ga_releases says why). Two or
+ *    more releases make a sawtooth, judged on its troughs only: troughs that rise
+ *    (Theil-Sen slope >= warn, total rise >= 4 noise sds, Kendall tau >= 0.5) are a
+ *    leak, else a sawtooth. After one release it is a sawtooth until memory passes the
+ *    old top and two build-ups have gone by.
  *  - window: least-squares two-segment change-point search (prefix sums, O(n) per pass,
  *    at most GA_MAX_SPLITS passes, each accepted only if it wins by a BIC margin of
  *    GA_SPLIT_LAMBDA * ln(n)) moves the start of the window past warm-ups and steps.
@@ -32,13 +36,24 @@
  *    both halves' slopes agree with the window's within GA_LIN_TOL (plus 2 standard
  *    errors), the robust scatter around the line is <= GA_LOF_MAX noise sds, and
  *    differences over a quarter window scatter <= GA_VR_MAX times one-sample ones (a
- *    random walk fails this variance-ratio test). Other significant growth is growing.
+ *    random walk fails this variance-ratio test), and it is not slowing down: a parabola
+ *    on the window and as much again before it does not bend down by sqrt(GA_DECEL_BIC *
+ *    ln n) standard errors with its slope falling by GA_DECEL_DROP (a knee, a warm-up and
+ *    then a straight window, is told apart). A window that starts at a change point must
+ *    also stand out of the noise by GA_KNEE_Z. Other significant growth is growing: a
+ *    cache filling up, fast then slowing, is growing from its first ~13 samples on.
  *  - no growth in the window, but the level rose since the start by 4 noise sds and
  *    warn_bps * span: plateau; else stable.
  *
- * Measured on synthetic series (200 seeds each, tests/unit/test_growth.c has the shapes):
- * a 1 Hz random walk comes out stable ~50 %, plateau ~31 %, growing ~16 %, sawtooth ~1.5 %,
- * leak ~1.5 % (test_growth asserts <= 5 % leak-at-critical and >= 60 % stable or plateau).
+ * Measured on synthetic series (tests/unit/test_growth.c has the shapes): a 300-step 1 Hz
+ * random walk comes out stable ~47 %, plateau ~31 %, growing ~17 %, leak ~3 %, sawtooth
+ * ~2 % (200 seeds; test_growth asserts <= 5 % leak-at-critical, <= 5 % sawtooth and
+ * >= 60 % stable or plateau); judged every second, 3 % of its verdicts are sawtooth. A
+ * straight leak under heavy noise reads growing in 0-1.5 % of single judgements (400
+ * seeds each of the 90 s, 240 s and 600 s shapes). The bench/detect.sh workloads,
+ * judged online and fed to the default alerter (200 seeds, 1 and 2 Hz): plateau 120
+ * (24 s warm-up) and sawtooth 120 raise no alert; a 1 MiB/s leak under 8 MiB of noise
+ * alerts after 13 s (median; 1 Hz), 100 KiB/s after 46 s.
  */
 #define GA_MAX_POINTS		1024	/* longer series are decimated to this many points */
 #define GA_MAX_SPLITS		3
@@ -52,6 +67,7 @@
 #define GA_RELEASE_RANGE	0.2
 #define GA_RELEASE_LEVEL	0.01
 #define GA_RELEASE_SPAN		3
+#define GA_RELEASE_SHARE	0.5
 #define GA_STEP_SIGMA		4.0
 #define GA_STEP_SPAN		3
 #define GA_LIN_TOL		0.4
@@ -60,6 +76,18 @@
 #define GA_VR_MAX		2.0
 #endif
 #define GA_MIN_RISE		2.0
+#ifndef GA_DECEL_BIC
+#define GA_DECEL_BIC		1.5
+#endif
+#ifndef GA_DECEL_DROP
+#define GA_DECEL_DROP		0.25
+#endif
+#ifndef GA_KNEE_MILD
+#define GA_KNEE_MILD		1.0
+#endif
+#ifndef GA_KNEE_Z
+#define GA_KNEE_Z		5.0
+#endif
 #define GA_HALF_PAIRS		1024
 #define GA_NOISE_MAX_LAG	16
 #define GA_NOISE_FLOOR		1.0	/* bytes: memory is counted in whole bytes */
@@ -434,6 +462,7 @@ struct ga {
 	const struct growth_cfg *cfg;
 	size_t n;
 	double *t, *v, *y;	/* raw and median-of-3 filtered values */
+	const double *rv;	/* v or y: what the releases were found on */
 	double *w;		/* scratch: 2n */
 	double *pairs;		/* scratch: GROWTH_TS_MAX_PAIRS */
 	double *ps;		/* prefix sums: 5 (n + 1) */
@@ -710,6 +739,129 @@ static bool ga_linear(struct ga *g, size_t a, size_t b, double slope)
 	return true;
 }
 
+/* quadratic coefficient of a least-squares parabola on m points and its standard error */
+struct ga_quad {
+	double c2;		/* v ~ c0 + c1 t + c2 t^2 */
+	double se;		/* INFINITY when it cannot be told (too few points, no spread) */
+	double slope0, slope1;	/* the parabola's slope at the first and the last point */
+};
+
+/*
+ * Orthogonal polynomials on the centred times (1, x, x^2 - a x - b) give the coefficient of
+ * the square term without solving normal equations, and stay accurate on byte counts near
+ * 1e10. The standard error uses the fit's own residuals: outliers and a bad fit make it
+ * wide, so they read as "cannot tell", never as curvature.
+ */
+static struct ga_quad ga_quad(const double *t, const double *v, size_t m)
+{
+	struct ga_quad q = { 0, INFINITY };
+	double mt = 0, mv = 0, sxx = 0, sx3 = 0, b, a, s11 = 0, s22 = 0, s1v = 0, s2v = 0, svv = 0;
+	double sse;
+	size_t i;
+
+	if (m < 5)
+		return q;
+	for (i = 0; i < m; i++) {
+		mt += t[i];
+		mv += v[i];
+	}
+	mt /= m;
+	mv /= m;
+	for (i = 0; i < m; i++) {
+		double x = t[i] - mt;
+
+		sxx += x * x;
+		sx3 += x * x * x;
+	}
+	if (sxx <= 0)
+		return q;
+	b = sxx / m;
+	a = sx3 / sxx;
+	for (i = 0; i < m; i++) {
+		double x = t[i] - mt, p2 = x * x - a * x - b, y = v[i] - mv;
+
+		s11 += x * x;
+		s22 += p2 * p2;
+		s1v += x * y;
+		s2v += p2 * y;
+		svv += y * y;
+	}
+	if (s22 <= 0)
+		return q;
+	q.c2 = s2v / s22;
+	/* v ~ mv + (s1v / s11) x + c2 (x^2 - a x - b): its slope is s1v / s11 + c2 (2 x - a) */
+	q.slope0 = s1v / s11 + q.c2 * (2 * (t[0] - mt) - a);
+	q.slope1 = s1v / s11 + q.c2 * (2 * (t[m - 1] - mt) - a);
+	sse = svv - s1v * s1v / s11 - s2v * s2v / s22;
+	/* memory is counted in whole bytes: a noise-free line's rounding is not curvature */
+	q.se = sqrt(fmax(sse / (m - 3), GA_NOISE_FLOOR * GA_NOISE_FLOOR) / s22);
+	return q;
+}
+
+/*
+ * Is growth that ends in the window [k, n) slowing down, the way a cache warms or a pool
+ * fills up? Decided on the window and as much again before it (from lo on), because the
+ * change-point search cuts a smooth bend into a steep part and a recent part that alone
+ * looks straight. Decelerating when that span's parabola bends down significantly
+ * (GA_DECEL_Z), unless the window is a straight line after a knee (a warm-up, then a long
+ * leak): the window itself does not bend down significantly, it rejects the span's bend
+ * and its slope stands out, both by GA_KNEE_Z standard errors. The last keeps a warm-up's
+ * slowing tail followed by a few flat seconds, a weak slope, from passing for a knee.
+ * wfit: the least-squares line on the window.
+ */
+static double ga_decel_z(size_t m)
+{
+	return sqrt(GA_DECEL_BIC * log((double)m));
+}
+
+/* the parabola bends down by z standard errors, and its slope falls by GA_DECEL_DROP */
+static bool ga_bends_down(const struct ga_quad *q, double z)
+{
+	return isfinite(q->se) && q->c2 < -z * q->se &&
+	       q->slope1 <= (1 - GA_DECEL_DROP) * q->slope0;
+}
+
+static bool ga_decelerating(struct ga *g, size_t lo, size_t k)
+{
+	size_t n = g->n, e = k > lo + (n - k) ? k - (n - k) : lo;
+	struct ga_quad qe, qw;
+
+	qe = ga_quad(g->t + e, g->v + e, n - e);
+	if (!ga_bends_down(&qe, ga_decel_z(n - e)))
+		return false;
+	if (e == k)
+		return true;
+	qw = ga_quad(g->t + k, g->v + k, n - k);
+	return !(isfinite(qw.se) && !ga_bends_down(&qw, GA_KNEE_MILD) &&
+		 qw.c2 - qe.c2 > GA_KNEE_Z * qw.se);
+}
+
+/*
+ * Growth on the window [k, n) that is a leak: roughly linear and not slowing down. A
+ * window that starts at a change point (k > lo) was picked out of many as the one that
+ * slopes most, so its line must also stand out by GA_KNEE_Z standard errors, taken with
+ * the series' noise (the window's own scatter is flattered by the choice): a few seconds
+ * of flat noise that happen to rise are not a leak.
+ */
+static bool ga_is_leak(struct ga *g, size_t lo, size_t k, const struct ga_trend *tr)
+{
+	size_t n = g->n, i;
+
+	if (k > lo) {
+		double mt = 0, sxx = 0, sd;
+
+		for (i = k; i < n; i++)
+			mt += g->t[i];
+		mt /= n - k;
+		for (i = k; i < n; i++)
+			sxx += (g->t[i] - mt) * (g->t[i] - mt);
+		sd = isfinite(tr->ols.se) ? fmax(tr->ols.se * sqrt(sxx), g->sig_n) : INFINITY;
+		if (!(tr->ols.slope * sqrt(sxx) > GA_KNEE_Z * sd))
+			return false;
+	}
+	return ga_linear(g, k, n, tr->ts) && !ga_decelerating(g, lo, k);
+}
+
 static enum growth_severity ga_severity(const struct growth_cfg *cfg, double slope)
 {
 	if (slope >= cfg->crit_bps)
@@ -755,7 +907,7 @@ static void ga_judge_trend(struct ga *g, size_t lo, struct growth *out)
 			out->slope_bps = rest;
 			return;
 		}
-		out->verdict = ga_linear(g, k, n, tr.ts) ? GV_LEAK : GV_GROWING;
+		out->verdict = ga_is_leak(g, lo, k, &tr) ? GV_LEAK : GV_GROWING;
 		out->severity = ga_severity(cfg, tr.ts);
 		return;
 	}
@@ -794,42 +946,65 @@ static double ga_range(struct ga *g)
 	return hi - lo;
 }
 
-/* Did the series reach y[i] with a single step of at least jump in the samples before it? */
-static bool ga_jump_top(const struct ga *g, size_t i, double jump)
+/* Did x reach x[i] with a single step of at least jump in the samples before it? */
+static bool ga_jump_top(const double *x, size_t i, double jump)
 {
 	for (size_t k = 0; k < GA_RELEASE_SPAN + 1 && k < i; k++)
-		if (g->y[i - k] - g->y[i - k - 1] >= jump)
+		if (x[i - k] - x[i - k - 1] >= jump)
 			return true;
 	return false;
 }
 
-static size_t ga_releases(struct ga *g, struct ga_release *rel, size_t max)
+/*
+ * The noise scale for releases, in first-difference units: the robust sd of second
+ * differences, which a ramp of any slope leaves alone, where first differences mix
+ * ramps, troughs and drops. At 1 Hz a tooth is a handful of samples, so the kinks
+ * (ramp to drop, drop to trough, trough to ramp) are a third of all second differences
+ * or more: the scale comes from their lower quartile (0.3186 sd for a normal variable),
+ * which holds up to 75 % contamination. For white noise it matches sig_d; for a random
+ * walk it is sqrt(2/3) of it (the share test in ga_releases guards that). 0 when the
+ * series is too quantized to tell.
+ */
+static double ga_release_noise(struct ga *g)
+{
+	size_t m = g->n - 2, i;
+	double *d = g->w, med;
+
+	for (i = 0; i < m; i++)
+		d[i] = g->v[i + 2] - 2 * g->v[i + 1] + g->v[i];
+	memcpy(d + m, d, m * sizeof(*d));
+	med = ga_median(d + m, m);
+	for (i = 0; i < m; i++)
+		d[i] = fabs(d[i] - med);
+	return ga_select(d, m, m / 4) / 0.3186 / sqrt(3);
+}
+
+/* releases of at least h in v (g->v or g->y): tops, ends and troughs; returns how many */
+static size_t ga_find_releases(struct ga *g, const double *v, double h, struct ga_release *rel,
+			       size_t max)
 {
 	size_t n = g->n, i = 0, nr = 0, j;
-	double h, level;
 
-	memcpy(g->w, g->y, n * sizeof(double));
-	level = fabs(ga_median(g->w, n));
-	h = fmax(GA_RELEASE_SIGMA * g->sig_d, GA_RELEASE_RANGE * ga_range(g));
-	h = fmax(h, GA_RELEASE_LEVEL * level);
-	h = fmax(h, GA_NOISE_FLOOR);
+	g->rv = v;
 	while (i + 1 < n && nr < max) {
 		size_t q = i;
 
 		for (j = i + 1; j < n && j <= i + GA_RELEASE_SPAN; j++)
-			if (g->y[j] < g->y[q])
+			if (v[j] < v[q])
 				q = j;
 		/*
 		 * A tooth is built up: a top reached by a jump is a spike, not a
 		 * release. A jump is one step of at least half the drop; a steep
-		 * ramp over several samples is still a tooth.
+		 * ramp over several samples is still a tooth. And memory stays down
+		 * after a release: a dip that the next sample undoes by half is noise.
 		 */
-		if (g->y[i] - g->y[q] < h || ga_jump_top(g, i, 0.5 * (g->y[i] - g->y[q]))) {
+		if (v[i] - v[q] < h || ga_jump_top(v, i, 0.5 * (v[i] - v[q])) ||
+		    (q + 1 < n && v[q + 1] > v[i] - 0.5 * h)) {
 			i++;
 			continue;
 		}
 		/* a slow GC keeps falling for a while: the release ends where the fall does */
-		while (q + 1 < n && g->y[q + 1] < g->y[q])
+		while (q + 1 < n && v[q + 1] < v[q])
 			q++;
 		rel[nr].peak = i;
 		rel[nr].end = q;
@@ -840,11 +1015,42 @@ static size_t ga_releases(struct ga *g, struct ga_release *rel, size_t max)
 		size_t stop = j + 1 < nr ? rel[j + 1].peak : n - 1, m = rel[j].end;
 
 		for (i = rel[j].end; i <= stop; i++)
-			if (g->y[i] < g->y[m])
+			if (v[i] < v[m])
 				m = i;
 		rel[j].trough = m;
 	}
 	return nr;
+}
+
+/*
+ * Releases: drops of GA_RELEASE_SIGMA noise sds, 20 % of the range and 1 % of the level.
+ * First with the second-difference noise scale, which ramps do not inflate, on the raw
+ * series: the median filter takes the top sample off every tooth and fills single-sample
+ * troughs, at 1 Hz most of the drop. Releases found that way must carry GA_RELEASE_SHARE
+ * of all the series' falls, as a sawtooth's do (a random walk falls as much in small
+ * steps as in big ones). Else, as before that, with sig_d on the filtered series.
+ */
+static size_t ga_releases(struct ga *g, struct ga_release *rel, size_t max)
+{
+	size_t n = g->n, nr, i;
+	double h, hd, level, sig, fall = 0, drop = 0;
+
+	memcpy(g->w, g->y, n * sizeof(double));
+	level = fabs(ga_median(g->w, n));
+	h = fmax(GA_RELEASE_RANGE * ga_range(g), GA_RELEASE_LEVEL * level);
+	h = fmax(h, GA_NOISE_FLOOR);
+	hd = fmax(h, GA_RELEASE_SIGMA * g->sig_d);
+	sig = n >= 8 ? ga_release_noise(g) : 0;
+	if (!(sig > 0 && sig < g->sig_d))
+		return ga_find_releases(g, g->y, hd, rel, max);
+	nr = ga_find_releases(g, g->v, fmax(h, GA_RELEASE_SIGMA * sig), rel, max);
+	for (i = 0; i + 1 < n; i++)
+		fall += fmax(g->v[i] - g->v[i + 1], 0);
+	for (i = 0; i < nr; i++)
+		drop += g->v[rel[i].peak] - g->v[rel[i].end];
+	if (drop >= GA_RELEASE_SHARE * fall)
+		return nr;
+	return ga_find_releases(g, g->y, hd, rel, max);
 }
 
 /* judge a sawtooth on its troughs; returns false when the trend path should judge instead */
@@ -856,15 +1062,23 @@ static bool ga_judge_sawtooth(struct ga *g, struct ga_release *rel, size_t nr, s
 	struct ga_fit f;
 
 	for (j = 0; j < nr; j++)
-		peak_max = j ? fmax(peak_max, g->y[rel[j].peak]) : g->y[rel[j].peak];
+		peak_max = j ? fmax(peak_max, g->rv[rel[j].peak]) : g->rv[rel[j].peak];
 	if (nr == 1) {
 		/*
-		 * One release: a sawtooth until the new build-up passes the old top; after
-		 * that memory is higher than it ever was and the trend path judges the part
-		 * after the release.
+		 * One release: a sawtooth until the new build-up passes the old top and has
+		 * gone on for two build-ups of the first tooth (teeth differ in height);
+		 * after that memory is higher than it ever was and the trend path judges the
+		 * part after the release. The first tooth's build-up is taken as twice the
+		 * time it took to rise from halfway to its top: its start may predate the
+		 * series.
 		 */
+		double half = (g->rv[rel[0].peak] + g->rv[first]) / 2, build;
+
+		for (i = rel[0].peak; i > 0 && g->rv[i - 1] > half; i--)
+			;
+		build = 2 * (g->t[rel[0].peak] - g->t[i ? i - 1 : 0]);
 		for (i = first; i < n; i++)
-			if (g->y[i] > peak_max)
+			if (g->y[i] > peak_max && g->t[n - 1] - g->t[first] > 2 * build)
 				return false;
 		out->verdict = GV_SAWTOOTH;
 		ga_set_window(g, first, out);
@@ -878,7 +1092,7 @@ static bool ga_judge_sawtooth(struct ga *g, struct ga_release *rel, size_t nr, s
 
 	for (j = 0; j < nr; j++) {
 		tt[j] = g->t[rel[j].trough];
-		uu[j] = g->y[rel[j].trough];
+		uu[j] = g->rv[rel[j].trough];
 	}
 	slope = ga_theil_sen(tt, uu, nr, g->pairs, GROWTH_TS_MAX_PAIRS);
 	f = ga_ols(tt, uu, nr);

@@ -2,9 +2,12 @@
 /* test_growth.c - growth verdicts on synthetic series with known truth (fixed-seed PRNG) */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdint.h>
+#include <unistd.h>
 
+#include "alert.h"
 #include "growth.h"
 
 #define MB 1e6
@@ -367,12 +370,12 @@ Test(growth, sawtooth_rising_troughs_is_leak)
 
 /*
  * A gaussian random walk (1 MB steps at 1 Hz, so any drift it shows is "critical")
- * must not pass for a leak. What it does produce (documented in growth.c): mostly
- * stable or plateau, sometimes growing; leak in about 1.5 % of walks.
+ * must not pass for a leak, nor often for a sawtooth. What it does produce (documented in
+ * growth.c): mostly stable or plateau, sometimes growing; leak or sawtooth in 2-3 %.
  */
 Test(growth, random_walk_is_not_a_critical_leak)
 {
-	int seed, leak = 0, calm = 0;
+	int seed, leak = 0, calm = 0, saw = 0;
 
 	for (seed = 1; seed <= 200; seed++) {
 		struct series *s = series__new(600);
@@ -388,9 +391,12 @@ Test(growth, random_walk_is_not_a_critical_leak)
 		g = judge(s, 0);
 		leak += g.verdict == GV_LEAK && g.severity == GS_CRITICAL;
 		calm += g.verdict == GV_STABLE || g.verdict == GV_PLATEAU;
+		saw += g.verdict == GV_SAWTOOTH;
 		series__free(s);
 	}
 	cr_assert_leq(leak, 10, "%d/200 random walks judged critical leaks", leak);
+	/* releases found with the second-difference noise must carry most of the falls */
+	cr_assert_leq(saw, 10, "%d/200 random walks judged sawtooth", saw);
 	cr_assert_geq(calm, 120, "only %d/200 random walks judged stable or plateau", calm);
 }
 
@@ -477,4 +483,216 @@ Test(growth, theil_sen_slope_ignores_outliers)
 		series__push(s, i, 1000 + 7.0 * i);
 	cr_assert_float_eq(growth__slope(s), 7.0, 1e-9);	/* sampled pairs */
 	series__free(s);
+}
+
+/* ---- the benchmark workloads' shapes, judged online as memslope trace does ---- */
+
+#define MiB 1048576.0
+#define TICKS 10	/* the workloads act every 100 ms */
+
+/*
+ * tests/workloads/plateau.c at tick i of a run of secs seconds: a 64 MiB cache filled over
+ * the first 20 % as CACHE * (1 - (1 - x)^2) (fast, then slowing to a stop), then flat.
+ */
+static double plateau_at(long i, long secs)
+{
+	long warm = secs * TICKS / 5;
+	double x = i < warm ? 1.0 - (double)(i + 1) / warm : 0;
+
+	return 64 * MiB * (1 - x * x);
+}
+
+/* tests/workloads/sawtooth.c: build-ups of 36-60 MiB over 3-5 s, all freed, 1-2 s trough */
+struct saw {
+	int phase;	/* 0 trough, 1 build */
+	int k, build, trough;
+	double height, rise_bps;	/* rise_bps: the troughs' slope, 0 in the workload */
+};
+
+static double saw_tick(struct saw *w, long i)
+{
+	double base = w->rise_bps * i / TICKS, v;
+
+	if (w->phase == 0 && w->k >= w->trough) {
+		w->phase = 1;
+		w->k = 0;
+		w->build = 3 * TICKS + (int)(rng_unif() * (2 * TICKS + 1));
+		w->height = (0.75 + 0.5 * rng_unif()) * 48 * MiB;
+	}
+	if (w->phase == 1 && w->k < w->build) {
+		v = w->height * (w->k + 1) / w->build;
+		w->k++;
+		return base + v;
+	}
+	if (w->phase == 1) {
+		w->phase = 0;
+		w->trough = TICKS + (int)(rng_unif() * (TICKS + 1));
+		w->k = 1;	/* the release tick is the trough's first */
+		return base;
+	}
+	w->k++;
+	return base;
+}
+
+/*
+ * Judge the series after every sample, like the trace's live table, and feed each verdict
+ * to an alerter with the default hysteresis: counts of each verdict, of flagged ones (and
+ * the time of the first), the time of the first growth alert (-1: none), the last verdict.
+ */
+struct online {
+	int count[GV_LEAK + 1];
+	int flagged;
+	double first_flagged;
+	double first_alert;
+	struct growth last;
+};
+
+static struct online judge_online(const double *v, long n, double hz)
+{
+	struct series *s = series__new(3600);
+	struct alert_proc p = { .pid = 1, .comm = "synthetic" };
+	struct online o = { .first_flagged = -1, .first_alert = -1 };
+	int devnull = open("/dev/null", O_WRONLY);
+	struct alerter *a = alerter__new(devnull, NULL);
+	long i;
+
+	cr_assert_not_null(a);
+	for (i = 0; i < n; i++) {
+		double t = (i + 1) / hz;
+
+		series__push(s, t, v[i]);
+		o.last = judge(s, 0);
+		o.count[o.last.verdict]++;
+		if (flagged(&o.last) && !o.flagged++)
+			o.first_flagged = t;
+		if (alerter__feed(a, t, &p, &o.last, NULL, 0) == 1 && o.first_alert < 0)
+			o.first_alert = t;
+	}
+	alerter__free(a);
+	close(devnull);
+	series__free(s);
+	return o;
+}
+
+/* a workload shape sampled at hz for secs seconds, plus churn uniform on [0, 4 MiB] */
+static long sample_plateau(double *v, long secs, double hz)
+{
+	long per = (long)(TICKS / hz), n = 0, i;
+
+	for (i = 0; i < secs * TICKS; i++)
+		if ((i + 1) % per == 0)
+			v[n++] = BASE + plateau_at(i, secs) + 4 * MiB * rng_unif();
+	return n;
+}
+
+static long sample_saw(double *v, long secs, double hz, double rise_bps)
+{
+	struct saw w = { .rise_bps = rise_bps };
+	long per = (long)(TICKS / hz), n = 0, i;
+
+	for (i = 0; i < secs * TICKS; i++) {
+		double x = saw_tick(&w, i);
+
+		if ((i + 1) % per == 0)
+			v[n++] = BASE + x + 4 * MiB * rng_unif();
+	}
+	return n;
+}
+
+/*
+ * plateau 120 (bench/detect.sh): the 24 s warm-up fills fast and keeps slowing. Its
+ * first seconds look linear, then the slowing is plain: growing, not leak, and plateau
+ * once flat. Through the default alerter: no growth alert.
+ */
+static void plateau_workload(double hz)
+{
+	static double v[2400];
+	int seed;
+
+	for (seed = 1; seed <= 40; seed++) {
+		long n;
+		struct online o;
+
+		rng_seed(seed);
+		n = sample_plateau(v, 120, hz);
+		o = judge_online(v, n, hz);
+		cr_assert_eq(o.last.verdict, GV_PLATEAU, "%.1f Hz seed %d: %s", hz, seed,
+			     growth_verdict__str(o.last.verdict));
+		cr_assert_lt(o.first_alert, 0, "%.1f Hz seed %d: growth alert at %.1f s", hz,
+			     seed, o.first_alert);
+		cr_assert_leq(o.count[GV_LEAK], 4 * hz, "%.1f Hz seed %d: %d leak verdicts", hz,
+			      seed, o.count[GV_LEAK]);
+	}
+}
+
+Test(growth, plateau_workload_1hz)
+{
+	plateau_workload(1);
+}
+
+Test(growth, plateau_workload_2hz)
+{
+	plateau_workload(2);
+}
+
+/* sawtooth 120 (bench/detect.sh): sawtooth from the second release on, never flagged */
+static void saw_workload(double hz)
+{
+	static double v[2400];
+	int seed;
+
+	for (seed = 1; seed <= 20; seed++) {
+		long n;
+		struct online o;
+
+		rng_seed(seed);
+		n = sample_saw(v, 120, hz, 0);
+		o = judge_online(v, n, hz);
+		cr_assert_eq(o.last.verdict, GV_SAWTOOTH, "%.1f Hz seed %d: %s", hz, seed,
+			     growth_verdict__str(o.last.verdict));
+		cr_assert_lt(o.first_alert, 0, "%.1f Hz seed %d: growth alert at %.1f s", hz,
+			     seed, o.first_alert);
+		cr_assert_leq(o.flagged, 1, "%.1f Hz seed %d: flagged %d times, first at %.1f s",
+			      hz, seed, o.flagged, o.first_flagged);
+		cr_assert_geq(o.count[GV_SAWTOOTH], o.count[GV_STABLE] + o.count[GV_PLATEAU],
+			      "%.1f Hz seed %d: sawtooth only %d times", hz, seed,
+			      o.count[GV_SAWTOOTH]);
+	}
+}
+
+Test(growth, sawtooth_workload_1hz)
+{
+	saw_workload(1);
+}
+
+Test(growth, sawtooth_workload_2hz)
+{
+	saw_workload(2);
+}
+
+/* the same teeth over troughs that rise 200 KB/s: a leak at the troughs' rate, 1 and 2 Hz */
+Test(growth, sawtooth_workload_rising_troughs)
+{
+	static double v[2400];
+	double hz;
+	int seed;
+
+	for (hz = 1; hz <= 2; hz++) {
+		for (seed = 1; seed <= 10; seed++) {
+			struct series *s = series__new(3600);
+			struct growth g;
+			long n, i;
+
+			rng_seed(seed);
+			n = sample_saw(v, 300, hz, 200e3);
+			for (i = 0; i < n; i++)
+				series__push(s, (i + 1) / hz, v[i]);
+			g = judge(s, 0);
+			cr_assert_eq(g.verdict, GV_LEAK, "%.0f Hz seed %d: %s", hz, seed,
+				     growth_verdict__str(g.verdict));
+			cr_assert_float_eq(g.slope_bps, 200e3, 20e3, "%.0f Hz seed %d: slope %.0f",
+					   hz, seed, g.slope_bps);
+			series__free(s);
+		}
+	}
 }
