@@ -134,14 +134,7 @@ def test_plateau_verdict(runs, interval):
     assert r.growth()["verdict"] in ("plateau", "stable"), r.why()
 
 
-def test_plateau_no_growth_alert(runs, interval, request):
-    if interval == "0.5":
-        # Known weakness of the verdict: at 2 samples/s the change-point search keeps the
-        # warm-up's last 1.5 s in the window and a noise wobble makes the trend significant
-        # for a few evaluations (one growth alert, then "recovered"). Not strict: it passes
-        # on some seeds.
-        request.applymarker(pytest.mark.xfail(reason="growth: warm-up tail in the window at -i 0.5",
-                                              strict=False))
+def test_plateau_no_growth_alert(runs, interval):
     r = runs[("plateau", interval)]
     assert not r.growth_alerts(), "a warm-up then flat raised a growth alert\n" + r.why()
 
@@ -153,13 +146,7 @@ def test_sawtooth_not_flagged(runs, interval):
     assert r.growth()["verdict"] not in FLAGGED, r.why()
 
 
-def test_sawtooth_verdict(runs, interval, request):
-    if interval == "1":
-        # Known weakness: at 1 sample/s the ramps inflate the noise estimate from first
-        # differences, so the release threshold exceeds most drops and the verdict is
-        # "stable" (not flagged, as test_sawtooth_not_flagged checks). Not strict.
-        request.applymarker(pytest.mark.xfail(reason="growth: releases missed at -i 1",
-                                              strict=False))
+def test_sawtooth_verdict(runs, interval):
     r = runs[("sawtooth", interval)]
     assert r.growth()["verdict"] == "sawtooth", r.why()
 
