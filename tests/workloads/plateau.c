@@ -1,14 +1,15 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* plateau.c - a warm-up (a cache filling) for the first 20 % of the run, then flat under churn */
+/* plateau.c - a warm-up (a cache filling), 20 % of the run by default, then flat under churn */
 
 /*
- * Usage: plateau SECONDS [CACHE [NOISE [SEED]]]
+ * Usage: plateau SECONDS [CACHE [NOISE [SEED [WARMUP]]]]
  *   CACHE (default 64M, at most 256M): the cache's size once warm; NOISE (default 4M, at
  *   most 64M): the range of the churn's live bytes. Both take an optional K, M or G suffix
  *   (KiB, MiB, GiB). SEED (default 0: built in) picks other reproducible sizes and noise.
+ *   WARMUP (default 0: 20 % of the run, at most SECONDS): the warm-up's length in seconds.
  *
  * Every 100 ms (CLOCK_MONOTONIC absolute deadlines), for SECONDS * 10 ticks; the warm-up is
- * the first W = SECONDS * 10 / 5 ticks (20 % of the run):
+ * the first W = SECONDS * 10 / 5 ticks (20 % of the run) or WARMUP * 10:
  *   cache_fill()    warm-up ticks only: mallocs cache entries of 4..64 KiB (memset) until the
  *                   cache holds CACHE * (1 - (1 - x)^2) bytes, x = (tick + 1) / W: it fills
  *                   fast at first (2 * CACHE / warm-up seconds) and slows to a stop, the way
@@ -198,22 +199,23 @@ static int parse_bytes(const char *s, unsigned long long *out)
 
 int main(int argc, char **argv)
 {
-	unsigned long long seconds, csize = 64ULL << 20, noise = 4ULL << 20, seed = 0;
+	unsigned long long seconds, csize = 64ULL << 20, noise = 4ULL << 20, seed = 0, warmup = 0;
 	unsigned long long ticks, warm, i;
 	unsigned long long warm_bytes = 0;
 	struct timespec next;
 
-	if (argc < 2 || argc > 5 || parse_bytes(argv[1], &seconds) ||
+	if (argc < 2 || argc > 6 || parse_bytes(argv[1], &seconds) ||
 	    (argc > 2 && parse_bytes(argv[2], &csize)) || csize > CACHE_CAP ||
 	    (argc > 3 && parse_bytes(argv[3], &noise)) || noise > NOISE_CAP ||
-	    (argc > 4 && parse_bytes(argv[4], &seed))) {
-		fprintf(stderr, "usage: plateau SECONDS [CACHE [NOISE [SEED]]]  "
-				"(CACHE <= 256M, NOISE <= 64M; K/M/G suffixes)\n");
+	    (argc > 4 && parse_bytes(argv[4], &seed)) ||
+	    (argc > 5 && parse_bytes(argv[5], &warmup)) || warmup > seconds) {
+		fprintf(stderr, "usage: plateau SECONDS [CACHE [NOISE [SEED [WARMUP]]]]  "
+				"(CACHE <= 256M, NOISE <= 64M; K/M/G suffixes; WARMUP <= SECONDS)\n");
 		return 2;
 	}
 	seed_rand(seed);
 	ticks = seconds * TICKS_PER_S;
-	warm = ticks / 5;
+	warm = warmup ? warmup * TICKS_PER_S : ticks / 5;
 	clock_gettime(CLOCK_MONOTONIC, &next);
 	for (i = 0; i < ticks; i++) {
 		if (i < warm) {
