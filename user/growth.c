@@ -752,7 +752,7 @@ struct ga_quad {
  * 1e10. The standard error uses the fit's own residuals: outliers and a bad fit make it
  * wide, so they read as "cannot tell", never as curvature.
  */
-static struct ga_quad ga_quad(const double *t, const double *v, size_t m)
+static struct ga_quad ga_parabola(const double *t, const double *v, size_t m)
 {
 	struct ga_quad q = { 0, INFINITY };
 	double mt = 0, mv = 0, sxx = 0, sx3 = 0, b, a, s11 = 0, s22 = 0, s1v = 0, s2v = 0, svv = 0;
@@ -798,17 +798,7 @@ static struct ga_quad ga_quad(const double *t, const double *v, size_t m)
 	return q;
 }
 
-/*
- * Is growth that ends in the window [k, n) slowing down, the way a cache warms or a pool
- * fills up? Decided on the window and as much again before it (from lo on), because the
- * change-point search cuts a smooth bend into a steep part and a recent part that alone
- * looks straight. Decelerating when that span's parabola bends down significantly
- * (GA_DECEL_Z), unless the window is a straight line after a knee (a warm-up, then a long
- * leak): the window itself does not bend down significantly, it rejects the span's bend
- * and its slope stands out, both by GA_KNEE_Z standard errors. The last keeps a warm-up's
- * slowing tail followed by a few flat seconds, a weak slope, from passing for a knee.
- * wfit: the least-squares line on the window.
- */
+/* how far a parabola's bend must stand out: sqrt(GA_DECEL_BIC ln m), a BIC-like margin */
 static double ga_decel_z(size_t m)
 {
 	return sqrt(GA_DECEL_BIC * log((double)m));
@@ -821,17 +811,28 @@ static bool ga_bends_down(const struct ga_quad *q, double z)
 	       q->slope1 <= (1 - GA_DECEL_DROP) * q->slope0;
 }
 
+/*
+ * Is growth that ends in the window [k, n) slowing down, the way a cache warms or a pool
+ * fills up? Decided on the window and as much again before it (from lo on), because the
+ * change-point search cuts a smooth bend into a steep part and a recent part that alone
+ * looks straight. Decelerating when that span's parabola bends down (ga_bends_down, at
+ * ga_decel_z), unless the window is a straight line after a knee (a warm-up, then a long
+ * leak): the window itself does not bend down even mildly (GA_KNEE_MILD standard errors)
+ * and rejects the span's bend by GA_KNEE_Z. The margin grows with ln n because a long
+ * straight leak would otherwise read as slowing down now and then on noise alone, while
+ * a real fill that slows shows a bend far beyond it.
+ */
 static bool ga_decelerating(struct ga *g, size_t lo, size_t k)
 {
 	size_t n = g->n, e = k > lo + (n - k) ? k - (n - k) : lo;
 	struct ga_quad qe, qw;
 
-	qe = ga_quad(g->t + e, g->v + e, n - e);
+	qe = ga_parabola(g->t + e, g->v + e, n - e);
 	if (!ga_bends_down(&qe, ga_decel_z(n - e)))
 		return false;
 	if (e == k)
 		return true;
-	qw = ga_quad(g->t + k, g->v + k, n - k);
+	qw = ga_parabola(g->t + k, g->v + k, n - k);
 	return !(isfinite(qw.se) && !ga_bends_down(&qw, GA_KNEE_MILD) &&
 		 qw.c2 - qe.c2 > GA_KNEE_Z * qw.se);
 }
