@@ -373,14 +373,12 @@ CALLEES = {
 
 @pytest.mark.parametrize("workload", [w for w in WORKLOADS])
 @pytest.mark.parametrize("name", NAMES)
-# Known limit: a Python stack is named when user space first sees it (an event per new stack),
-# not inside the probe. A code object that dies before that (a module's <module> code runs once
-# during an import, at startup when new stacks come in bursts) leaves its address to the next
-# code object, and the frame is then named after that one. A frame whose code is gone at naming
-# time is marked stale, and a stack that starts in one is dropped, but a reused address passes
-# the type check. The fix is an identity (e.g. co_filename's pointer) read in BPF per frame
-# and checked when naming; until then this stays visible here. Not strict: the race is timing.
-@pytest.mark.xfail(reason="python: code object address reuse before a stack is named", strict=False)
+# A Python stack is named when user space first sees it (an event per new stack), not inside
+# the probe: a code object that dies before that (a module's <module> code runs once during an
+# import, at startup when new stacks come in bursts) leaves its address to the next code
+# object. The walker records each frame's code identity (co_filename, co_qualname,
+# co_linetable, co_firstlineno) with a new stack, and a frame whose code object no longer
+# has it is named "<stale code object>", never after the new one.
 def test_frames_are_not_misnamed(runs, name, workload):
     res, pr = result(runs, workload, name)
     bad = []
