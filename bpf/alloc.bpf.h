@@ -79,6 +79,19 @@ struct {
 	__type(value, __u32);			/* unused flags */
 } targets SEC(".maps");
 
+/*
+ * Which set of inheritable uprobe events covers a thread (user space's id; 0 or
+ * absent: none). The perf events of a set are inherited by every thread and
+ * process the covered thread creates, so the fork tracepoint hands the id down
+ * exactly as the kernel hands down the events.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, __u32);
+} evsets SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 256 * 1024);
@@ -253,6 +266,70 @@ static __always_inline struct ms_pending *pending_get(bool create)
 				    create ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
 }
 
+/* Probe sites by libc file and offset, for probes without a cookie (tracefs events). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 256);
+	__type(key, struct ms_site_key);
+	__type(value, __u32);			/* enum ms_kind */
+} sites SEC(".maps");
+
+struct vma_found {
+	__u64 start, end, off, dev, ino;
+};
+
+static long vma_found_cb(struct task_struct *task, struct vm_area_struct *vma, struct vma_found *f)
+{
+	struct file *file = vma->vm_file;
+
+	f->start = vma->vm_start;
+	f->end = vma->vm_end;
+	f->off = vma->vm_pgoff << 12;
+	if (file) {
+		f->ino = BPF_CORE_READ(file, f_inode, i_ino);
+		f->dev = BPF_CORE_READ(file, f_inode, i_sb, s_dev);
+	}
+	return 0;
+}
+
+/*
+ * The kind of call probed at this probe's address: its file offset in the
+ * mapping that holds it (found once per thread and mapping), looked up in the
+ * sites map. 0: unknown.
+ */
+static __always_inline __u32 site_kind(struct pt_regs *ctx)
+{
+	struct ms_pending *p = pending_get(true);
+	__u64 ip = bpf_get_func_ip(ctx);
+	struct ms_site_key key;
+	__u32 *kind;
+
+	if (!p) {
+		count(MS_C_DROP_PENDING);
+		return 0;
+	}
+	if (ip < p->vm_start || ip >= p->vm_end) {
+		struct vma_found f = {};
+
+		if (bpf_find_vma(bpf_get_current_task_btf(), ip, vma_found_cb, &f, 0) || !f.ino)
+			goto unknown;
+		p->vm_start = f.start;
+		p->vm_end = f.end;
+		p->vm_off = f.off;
+		p->vm_dev = f.dev;
+		p->vm_ino = f.ino;
+	}
+	key.dev = p->vm_dev;
+	key.ino = p->vm_ino;
+	key.off = ip - p->vm_start + p->vm_off;
+	kind = bpf_map_lookup_elem(&sites, &key);
+	if (kind)
+		return *kind;
+unknown:
+	count(MS_C_UNKNOWN_SITE);
+	return 0;
+}
+
 static __always_inline int call_enter(struct pt_regs *ctx, __u32 kind, __u64 size, __u64 arg)
 {
 	__u64 sp = PT_REGS_SP(ctx);
@@ -295,7 +372,8 @@ static __always_inline bool call_exit(struct pt_regs *ctx, __u32 kind, struct ms
 		count(MS_C_NO_ENTRY);
 		return false;
 	}
-	if (p->kind != kind || PT_REGS_SP(ctx) != p->sp + 8)
+	/* kind 0: a probe without cookie, only the stack pointer tells */
+	if ((kind && p->kind != kind) || PT_REGS_SP(ctx) != p->sp + 8)
 		return false;	/* the return of a nested call we skipped */
 	*out = *p;
 	p->kind = 0;

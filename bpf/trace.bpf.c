@@ -62,6 +62,8 @@ int BPF_KPROBE(alloc_enter, __u64 a0, __u64 a1, __u64 a2)
 
 	if (probe_only)
 		return 0;
+	if (!kind)
+		kind = site_kind(ctx);	/* a tracefs event: one for all sites */
 	switch (kind) {
 	case MS_K_MALLOC:		/* malloc(size) */
 	case MS_K_VALLOC:		/* valloc(size), pvalloc(size): requested bytes count */
@@ -206,6 +208,7 @@ int BPF_KRETPROBE(alloc_exit, __u64 ret)
 
 	if (probe_only || !call_exit(ctx, kind, &p))
 		return 0;
+	kind = p.kind;
 	owner.size = 0;
 	owner.stack_id = p.stack_id;
 	owner.py_stack_id = p.py_stack_id;
@@ -269,7 +272,8 @@ int BPF_KRETPROBE(alloc_exit, __u64 ret)
 
 /* --- process lifecycle ---------------------------------------------------- */
 
-static __always_inline void emit(__u32 type, struct task_struct *task, __u32 ppid, __s32 code, __u32 flags)
+static __always_inline void emit(__u32 type, struct task_struct *task, __u32 ppid, __s32 code, __u32 flags,
+				 __u32 evset)
 {
 	struct ms_event *e;
 
@@ -285,23 +289,35 @@ static __always_inline void emit(__u32 type, struct task_struct *task, __u32 ppi
 	e->ts_ns = bpf_ktime_get_ns();
 	e->maxrss_pages = 0;
 	e->flags = flags;
-	e->pad = 0;
+	e->evset = evset;
 	BPF_CORE_READ_STR_INTO(&e->comm, task, comm);
 	bpf_ringbuf_submit(e, 0);
 }
 
-/* A new process in a traced tree becomes a target before it runs a single instruction. */
+/*
+ * A new process in a traced tree becomes a target before it runs a single
+ * instruction. Threads and processes alike inherit the covering event set.
+ */
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(fork_event, struct task_struct *parent, struct task_struct *child)
 {
 	__u32 ptgid = BPF_CORE_READ(parent, tgid);
 	__u32 ctgid = BPF_CORE_READ(child, tgid);
-	__u32 flags = 0;
+	__u32 flags = 0, evset = 0, *ev, *cev;
 
+	ev = bpf_task_storage_get(&evsets, parent, 0, 0);
+	if (ev && *ev) {
+		evset = *ev;
+		cev = bpf_task_storage_get(&evsets, child, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+		if (cev)
+			*cev = evset;
+		else
+			count(MS_C_LOST_EVENTS);
+	}
 	if (ctgid == ptgid || !bpf_map_lookup_elem(&targets, &ptgid))
 		return 0;	/* a new thread, or not ours */
 	bpf_map_update_elem(&targets, &ctgid, &flags, BPF_ANY);
-	emit(MS_EV_FORK, child, ptgid, 0, 0);
+	emit(MS_EV_FORK, child, ptgid, 0, 0, evset);
 	return 0;
 }
 
@@ -309,9 +325,14 @@ SEC("tp_btf/sched_process_exec")
 int BPF_PROG(exec_event, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
 {
 	__u32 tgid = BPF_CORE_READ(p, tgid);
+	struct ms_pending *pend;
 
+	/* the new image maps libc elsewhere: forget the mapping the probes saw */
+	pend = bpf_task_storage_get(&pending, p, 0, 0);
+	if (pend)
+		pend->vm_end = 0;
 	if (bpf_map_lookup_elem(&targets, &tgid))
-		emit(MS_EV_EXEC, p, 0, 0, 0);
+		emit(MS_EV_EXEC, p, 0, 0, 0, 0);
 	return 0;
 }
 

@@ -119,6 +119,20 @@ struct ms_pending {
 	__u64 py_stack_id;
 	__u32 kind;		/* enum ms_kind */
 	__u32 pad;
+	/*
+	 * The thread's last probed mapping (of libc), to tell the site of a probe
+	 * from its address when the probe carries no cookie (tracefs events):
+	 * [vm_start, vm_end) at file offset vm_off of device vm_dev, inode vm_ino.
+	 * vm_end == 0: none. Cleared at exec.
+	 */
+	__u64 vm_start, vm_end, vm_off, vm_dev, vm_ino;
+};
+
+/* A probed site of a libc file: the kind of call at it (map "sites"). */
+struct ms_site_key {
+	__u64 dev;		/* kernel encoding: major << 20 | minor */
+	__u64 ino;
+	__u64 off;		/* file offset of the probe */
 };
 
 /* Counters in the per-CPU "counters" map; summed by user space. */
@@ -137,6 +151,7 @@ enum ms_counter {
 	MS_C_MMAP_SPLITS_LOST,	/* munmap touched more regions than one pass handles */
 	MS_C_PY_NO_TSTATE,	/* Python process, but no thread state for the allocating thread */
 	MS_C_DROP_PY_STACKS,	/* Python stack map full */
+	MS_C_UNKNOWN_SITE,	/* probe hit at an address no site is known for */
 	MS_C__NR,
 };
 
@@ -163,7 +178,7 @@ struct ms_event {
 	__u64 stack_id;		/* MS_EV_EXIT of an OOM victim: its user stack at death (0: none) */
 	__u64 py_stack_id;	/* ... and its Python stack (0: none) */
 	__u32 flags;		/* MS_EVF_* */
-	__u32 pad;
+	__u32 evset;		/* MS_EV_FORK: the inherited uprobe event set (0: none) */
 	char comm[MS_COMM_LEN];
 };
 
@@ -291,7 +306,7 @@ _Static_assert(sizeof(struct ms_py_frame) == 24, "ms_py_frame layout");
 _Static_assert(sizeof(struct ms_py_stack) == 8 + 24 * MS_PY_MAX_FRAMES, "ms_py_stack layout");
 _Static_assert(sizeof(struct ms_stat_val) == 32, "ms_stat_val layout");
 _Static_assert(sizeof(struct ms_stack) == 8 + 8 * MS_MAX_FRAMES, "ms_stack layout");
-_Static_assert(sizeof(struct ms_pending) == 48, "ms_pending layout");
+_Static_assert(sizeof(struct ms_pending) == 88, "ms_pending layout");
 _Static_assert(sizeof(struct ms_event) == 72, "ms_event layout");
 _Static_assert(sizeof(struct ms_oom_event) == 128 + 8 * MS_OOM_KSTACK + 2 * MS_COMM_LEN +
 	       MS_CG_DEPTH * MS_CG_NAME, "ms_oom_event layout");

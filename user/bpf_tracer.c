@@ -3,17 +3,21 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <linux/perf_event.h>
 
 #include "bpf_tracer.h"
 #include "elfsym.h"
@@ -21,6 +25,7 @@
 #include "memslope.skel.h"
 #include "placement.h"
 #include "procmaps.h"
+#include "tracefs.h"
 
 /* One libc entry point: which kind of call it is and what its entry reads. */
 struct probe_spec {
@@ -52,6 +57,7 @@ static const struct probe_spec probe_specs[] = {
 
 #define NR_SPECS (sizeof(probe_specs) / sizeof(probe_specs[0]))
 #define MAX_LINKS (2 * NR_SPECS)
+#define MAX_ANCHORS 8
 #define MAX_CODE 8192	/* bytes of a function decoded to place its probe (whole function) */
 
 /* Where to probe one libc file: computed once per (device, inode). */
@@ -69,6 +75,33 @@ struct libc_plan {
 	struct libc_plan *next;
 };
 
+/*
+ * A set of inheritable uprobes: two tracefs events, one with a probe at every
+ * entry site and one with a probe at every return site (the program tells the
+ * sites apart by address), each opened twice as a perf event on a root process. The first carries the BPF
+ * program; the second has attr.inherit, and the kernel copies it into every
+ * task the root (or a copy) creates, before that task runs. The copies put the
+ * new tasks in the event's filter, so the program (which belongs to the event,
+ * not to one perf event) runs for them from their first instruction. The
+ * program is not on the inherited one because an inherited copy takes its
+ * parent's program along, and when that copy dies the kernel removes the
+ * program from the event (6.18): every process would stop being traced the
+ * moment the first child exits. The set lives while a process it covers does.
+ */
+struct evset {
+	__u32 id;		/* our number; the BPF evsets task storage holds it */
+	int refs;		/* processes covered, and sets stacked on this one */
+	dev_t dev;		/* the libc file probed */
+	ino_t ino;
+	int nev;		/* events defined: 0 every entry site, 1 every return site */
+	bool defined[MAX_LINKS];
+	int ev_id[MAX_LINKS];	/* their tracefs ids */
+	struct bpf_link *links[MAX_LINKS];	/* the perf events with the program */
+	int inherit_fd[MAX_LINKS];		/* the inherited perf events; -1: none */
+	struct evset *base;	/* the set the process had before an exec into another libc */
+	struct evset *next;
+};
+
 struct target {
 	int pid;
 	dev_t dev;		/* the libc file probed; 0 when none */
@@ -76,6 +109,9 @@ struct target {
 	int multi_fd[2];	/* uprobe_multi links: entry, return; -1 when none */
 	int nlinks;		/* perf-based fallback: one link per site and direction */
 	struct bpf_link *links[MAX_LINKS];
+	struct evset *evset;	/* inheritable probes covering it (own or inherited); a reference */
+	int nanchors;		/* its own perf events on inherited sets, see target_anchor() */
+	int anchor_fd[MAX_ANCHORS];
 	struct target *next;
 };
 
@@ -88,7 +124,21 @@ struct tracer {
 	struct target *targets;
 	struct libc_plan *plans;
 	bool multi;		/* uprobe_multi links (kernel 6.6+); else perf-based uprobes */
+	const char *tracefs;	/* inheritable probes through tracefs; NULL: per-pid links */
+	char group[32];		/* our tracefs event group: memslope_<pid> */
+	__u32 evset_next;
+	struct evset *evsets;
 };
+
+#define TRACEFS_PREFIX "memslope_"
+
+static struct target *target_find(const struct tracer *t, int pid);
+static struct target *target_new(struct tracer *t, int pid);
+static int perf_tracepoint_open(int id, int pid, bool inherit);
+static void target_anchor(struct target *tg);
+static void target_detach(struct tracer *t, struct target *tg);
+static struct evset *evset_find(const struct tracer *t, __u32 id);
+static void evset_put(struct tracer *t, struct evset *es);
 
 void tracer_opts__default(struct tracer_opts *o)
 {
@@ -175,6 +225,22 @@ static int on_event(void *ctx, void *data, size_t size)
 	if (size < sizeof(__u32) ||
 	    size < (e->type == MS_EV_OOM ? sizeof(struct ms_oom_event) : sizeof(struct ms_event)))
 		return 0;
+	if (e->type == MS_EV_FORK && e->evset && !target_find(t, e->pid)) {
+		/* born with copies of a set's events: covered until it exits */
+		struct evset *es = evset_find(t, e->evset);
+		struct target *tg = es ? target_new(t, e->pid) : NULL;
+
+		if (tg) {
+			tg->evset = es;
+			es->refs++;
+			target_anchor(tg);
+		}
+	} else if (e->type == MS_EV_EXIT) {
+		struct target *tg = target_find(t, e->pid);
+
+		if (tg)
+			target_detach(t, tg);	/* its events are gone with it */
+	}
 	t->fn(t->fn_ctx, data);
 	return 0;
 }
@@ -201,8 +267,17 @@ struct tracer *tracer__new(const struct tracer_opts *o, tracer_event_fn fn, void
 	t->fn_ctx = ctx;
 	libbpf_set_print(libbpf_print);
 
-	/* uprobe_multi first; a kernel without it refuses the attach type at load. */
-	for (int multi = 1; multi >= 0; multi--) {
+	/*
+	 * Inheritable probes through tracefs when there is one (the only way to
+	 * follow forks without a race); else uprobe_multi links per process, and
+	 * a kernel without those refuses the attach type at load: perf uprobes.
+	 */
+	t->tracefs = tracefs__dir();
+	if (t->tracefs) {
+		snprintf(t->group, sizeof(t->group), TRACEFS_PREFIX "%d", getpid());
+		tracefs__purge_stale(t->tracefs, TRACEFS_PREFIX);
+	}
+	for (int multi = !t->tracefs; multi >= 0; multi--) {
 		memslope_bpf__destroy(t->skel);
 		t->skel = memslope_bpf__open();
 		if (!t->skel) {
@@ -261,7 +336,96 @@ static struct target *target_find(const struct tracer *t, int pid)
 	return NULL;
 }
 
-static void target_detach(struct target *tg)
+struct closer {
+	pthread_t thread;
+	struct bpf_link *link;
+	int fd;
+	bool started;
+};
+
+static void *closer_run(void *arg)
+{
+	struct closer *c = arg;
+
+	if (c->fd >= 0)
+		close(c->fd);
+	bpf_link__destroy(c->link);
+	return NULL;
+}
+
+/*
+ * Close the perf events of a set. Each close of a uprobe event's last perf
+ * event waits for an RCU grace period (~0.1 s here); closed one after the
+ * other, a set's 21 events take 2 s. Closed from one thread each, the waits
+ * overlap.
+ */
+static void evset_close(struct evset *es)
+{
+	struct closer c[MAX_LINKS];
+	double t0 = now_ms();
+	int n = es->nev;
+
+	for (int i = 0; i < n; i++) {
+		c[i].link = es->links[i];
+		c[i].fd = es->inherit_fd[i];
+		es->links[i] = NULL;
+		es->inherit_fd[i] = -1;
+		c[i].started = !pthread_create(&c[i].thread, NULL, closer_run, &c[i]);
+		if (!c[i].started)
+			closer_run(&c[i]);	/* no thread: close it here */
+	}
+	for (int i = 0; i < n; i++)
+		if (c[i].started)
+			pthread_join(c[i].thread, NULL);
+	pr_debug("closed %d uprobe events in %.1f ms", n, now_ms() - t0);
+}
+
+static void evset_put(struct tracer *t, struct evset *es)
+{
+	struct evset **pp;
+
+	if (!es || --es->refs > 0)
+		return;
+	for (pp = &t->evsets; *pp && *pp != es; pp = &(*pp)->next)
+		;
+	if (*pp)
+		*pp = es->next;
+	/* closing the perf events also ends their inherited copies */
+	evset_close(es);
+	for (int i = 0; i < es->nev; i++) {
+		char name[32];
+
+		if (!es->defined[i])
+			continue;
+		snprintf(name, sizeof(name), "e%u_%d", es->id, i);
+		if (tracefs__uprobe_del(t->tracefs, t->group, name))
+			pr_debug("cannot remove uprobe event %s/%s", t->group, name);
+	}
+	evset_put(t, es->base);
+	free(es);
+}
+
+static struct evset *evset_find(const struct tracer *t, __u32 id)
+{
+	struct evset *es;
+
+	for (es = t->evsets; es; es = es->next)
+		if (es->id == id)
+			return es;
+	return NULL;
+}
+
+/* Is the libc file (dev, ino) probed by es or a set below it? */
+static bool evset_covers(const struct evset *es, dev_t dev, ino_t ino)
+{
+	for (; es; es = es->base)
+		if (es->dev == dev && es->ino == ino)
+			return true;
+	return false;
+}
+
+/* Drop tg's per-process links. */
+static void target_unlink(struct target *tg)
 {
 	for (int i = 0; i < 2; i++) {
 		if (tg->multi_fd[i] >= 0)
@@ -273,6 +437,58 @@ static void target_detach(struct target *tg)
 	tg->nlinks = 0;
 	tg->dev = 0;
 	tg->ino = 0;
+}
+
+/*
+ * A process born with copies of a set's perf events gets perf events of its
+ * own on the set's tracefs events (no program: they only keep it in the
+ * events' filter). Needed because of how perf moves inherited events (6.18):
+ * when a task whose events are all inherited forks, the child's perf context
+ * is a clone of the parent's, and at a context switch between the two the
+ * kernel swaps the contexts, events and all. The child then exits holding the
+ * parent's copies, their filter entries go with them, and the kernel removes
+ * the breakpoints from the parent, which is traced no more. An event that is
+ * not inherited makes the context no clone of anything: from here on this
+ * process and its children keep their own. Until it is in place (the time to
+ * read the fork event), a child that forks and loses its own child can lose
+ * calls; the anchor puts the breakpoints back.
+ */
+static void target_anchor(struct target *tg)
+{
+	for (const struct evset *es = tg->evset; es; es = es->base)
+		for (int i = 0; i < es->nev && tg->nanchors < MAX_ANCHORS; i++) {
+			int fd = perf_tracepoint_open(es->ev_id[i], tg->pid, false);
+
+			if (fd < 0) {
+				pr_debug("anchor of pid %d on set %u: %s", tg->pid, es->id, strerror(-fd));
+				continue;
+			}
+			tg->anchor_fd[tg->nanchors++] = fd;
+		}
+}
+
+/* Drop every probe of tg (the process exited, or is no longer traced). */
+static void target_detach(struct tracer *t, struct target *tg)
+{
+	for (int i = 0; i < tg->nanchors; i++)
+		close(tg->anchor_fd[i]);
+	tg->nanchors = 0;
+	target_unlink(tg);
+	evset_put(t, tg->evset);
+	tg->evset = NULL;
+}
+
+static struct target *target_new(struct tracer *t, int pid)
+{
+	struct target *tg = calloc(1, sizeof(*tg));
+
+	if (!tg)
+		return NULL;
+	tg->pid = pid;
+	tg->multi_fd[0] = tg->multi_fd[1] = -1;
+	tg->next = t->targets;
+	t->targets = tg;
+	return tg;
 }
 
 void tracer__free(struct tracer *t)
@@ -288,9 +504,13 @@ void tracer__free(struct tracer *t)
 	t0 = now_ms();
 	for (tg = t->targets; tg; tg = ntg) {
 		ntg = tg->next;
-		n += tg->nlinks || tg->multi_fd[0] >= 0;
-		target_detach(tg);
+		n += tg->nlinks || tg->multi_fd[0] >= 0 || tg->evset;
+		target_detach(t, tg);
 		free(tg);
+	}
+	while (t->evsets) {
+		t->evsets->refs = 1;
+		evset_put(t, t->evsets);
 	}
 	if (n)
 		pr_info("detached from %d processes in %.1f ms", n, now_ms() - t0);
@@ -474,6 +694,143 @@ static bool probes_present(int pid, const struct map_entry *libc, const struct l
 	return ok;
 }
 
+static int perf_tracepoint_open(int id, int pid, bool inherit)
+{
+	struct perf_event_attr attr = {
+		.size = sizeof(attr),
+		.type = PERF_TYPE_TRACEPOINT,
+		.config = id,
+		.sample_period = 1,
+		.wakeup_events = 1,
+		.inherit = inherit,	/* copied into every task pid creates, before it runs */
+	};
+	int fd = syscall(__NR_perf_event_open, &attr, pid, -1, -1, PERF_FLAG_FD_CLOEXEC);
+
+	return fd < 0 ? -errno : fd;
+}
+
+/* Mark pid's main thread as covered by set id (0: by none) for the fork tracepoint. */
+static int evset_mark(struct tracer *t, int pid, __u32 id)
+{
+	int fd = bpf_map__fd(t->skel->maps.evsets);
+	int pidfd = syscall(SYS_pidfd_open, pid, 0);
+	int err = 0;
+
+	if (pidfd < 0)
+		return -errno;
+	if (id)
+		err = bpf_map_update_elem(fd, &pidfd, &id, BPF_ANY) ? -errno : 0;
+	else
+		bpf_map_delete_elem(fd, &pidfd);
+	close(pidfd);
+	return err;
+}
+
+/*
+ * Tell BPF the kind of call at each site of plan: tracefs events carry no
+ * cookie per site, the program finds the site from the probe's address.
+ */
+static int sites_publish(struct tracer *t, const struct libc_plan *plan, dev_t dev, ino_t ino)
+{
+	int fd = bpf_map__fd(t->skel->maps.sites);
+
+	for (int i = 0; i < plan->nsites; i++) {
+		struct ms_site_key key = {
+			.dev = (__u64)major(dev) << 20 | minor(dev),	/* the kernel's dev_t */
+			.ino = ino,
+			.off = plan->sites[i].file_off,
+		};
+		__u32 kind = plan->sites[i].spec->kind;
+
+		if (bpf_map_update_elem(fd, &key, &kind, BPF_ANY))
+			return -errno;
+	}
+	return 0;
+}
+
+/*
+ * Probe pid, and every task it creates from now on, with a new set of
+ * inheritable uprobes on the libc file path. The set replaces tg->evset, which
+ * it keeps below it: the process still carries those events.
+ */
+static int evset_attach(struct tracer *t, struct target *tg, const struct libc_plan *plan,
+			const char *path, dev_t dev, ino_t ino)
+{
+	struct evset *es = calloc(1, sizeof(*es));
+	int err = 0;
+
+	if (!es)
+		return -ENOMEM;
+	es->id = ++t->evset_next;
+	es->refs = 1;
+	es->dev = dev;
+	es->ino = ino;
+	for (size_t i = 0; i < MAX_LINKS; i++)
+		es->inherit_fd[i] = -1;
+	/*
+	 * Mark before the events exist: a thread the process creates in between
+	 * is then believed covered and its children lose their first calls,
+	 * rather than being probed twice. Only -p on a busy process can see it.
+	 */
+	err = evset_mark(t, tg->pid, es->id);
+	if (!err)
+		err = sites_publish(t, plan, dev, ino);
+	/* event 0: every entry site; event 1: every return site */
+	for (int ret = 0; ret <= 1 && !err; ret++) {
+		struct bpf_program *prog = ret ? t->skel->progs.alloc_exit : t->skel->progs.alloc_enter;
+		int n = es->nev++, id = -ENOENT, pfd;
+		char name[32];
+
+		snprintf(name, sizeof(name), "e%u_%d", es->id, n);
+		for (int i = 0; i < plan->nsites; i++) {
+			const struct site *s = &plan->sites[i];
+
+			if (ret && !s->spec->ret)
+				continue;
+			id = tracefs__uprobe_add(t->tracefs, t->group, name, ret, path, s->file_off);
+			if (id < 0) {
+				pr_debug("uprobe event %s for %s: %s", name, s->spec->sym, strerror(-id));
+				break;
+			}
+			es->defined[n] = true;
+		}
+		if (id < 0) {
+			err = id;
+			break;
+		}
+		es->ev_id[n] = id;
+		pfd = perf_tracepoint_open(id, tg->pid, true);
+		if (pfd < 0) {
+			err = pfd;
+			pr_debug("inherited perf event %s on %d: %s", name, tg->pid, strerror(-err));
+			break;
+		}
+		es->inherit_fd[n] = pfd;
+		pfd = perf_tracepoint_open(id, tg->pid, false);
+		if (pfd < 0) {
+			err = pfd;
+			pr_debug("perf event %s on %d: %s", name, tg->pid, strerror(-err));
+			break;
+		}
+		es->links[n] = bpf_program__attach_perf_event(prog, pfd);
+		if (!es->links[n]) {
+			err = -errno;
+			close(pfd);
+			pr_debug("BPF on the perf event %s: %s", name, strerror(-err));
+		}
+	}
+	es->next = t->evsets;
+	t->evsets = es;
+	if (err) {
+		evset_mark(t, tg->pid, tg->evset ? tg->evset->id : 0);
+		evset_put(t, es);
+		return err;
+	}
+	es->base = tg->evset;	/* our reference moves below the new set */
+	tg->evset = es;
+	return 0;
+}
+
 /* Probe the libc pid maps now; tg->dev/ino say which file is probed. */
 static int target_attach(struct tracer *t, struct target *tg)
 {
@@ -500,6 +857,8 @@ static int target_attach(struct tracer *t, struct target *tg)
 		err = errno == ENOENT && kill(tg->pid, 0) ? -ESRCH : -errno;
 		goto out;
 	}
+	if (evset_covers(tg->evset, st.st_dev, st.st_ino))
+		goto out;	/* inheritable probes on this very file: its own, or its parent's copies */
 	if (tg->dev == st.st_dev && tg->ino == st.st_ino) {
 		plan = plan_get(t, path, st.st_dev, st.st_ino, root);
 		if (!plan || probes_present(tg->pid, libc, plan))
@@ -511,12 +870,26 @@ static int target_attach(struct tracer *t, struct target *tg)
 		 */
 		pr_debug("pid %d: probes missing after exec: attaching again", tg->pid);
 	}
-	target_detach(tg);
+	target_unlink(tg);
 
 	plan = plan_get(t, path, st.st_dev, st.st_ino, root);
 	if (!plan) {
 		err = -ENOEXEC;
 		goto out;
+	}
+	if (t->tracefs) {
+		err = evset_attach(t, tg, plan, path, st.st_dev, st.st_ino);
+		if (!err) {
+			pr_info("attached %d probes to pid %d and its future children (%s, inheritable uprobe events) in %.1f ms",
+				plan->nsites, tg->pid, libc->path, now_ms() - t0);
+			goto out;
+		}
+		if (kill(tg->pid, 0)) {
+			err = -ESRCH;
+			goto out;
+		}
+		pr_debug("inheritable probes on pid %d: %s; per-process probes instead", tg->pid, strerror(-err));
+		err = 0;
 	}
 	if (t->multi) {
 		err = attach_multi(t, tg, plan, path, false);
@@ -535,7 +908,7 @@ static int target_attach(struct tracer *t, struct target *tg)
 			pr_debug("attach %s to %d: %s", s->spec->sym, tg->pid, strerror(-err));
 	}
 	if (err) {
-		target_detach(tg);
+		target_unlink(tg);
 		if (kill(tg->pid, 0))
 			err = -ESRCH;	/* it exited under us: normal, not a warning */
 		goto out;
@@ -557,13 +930,9 @@ int tracer__add(struct tracer *t, int pid)
 	if (kill(pid, 0) && errno == ESRCH)
 		return -ESRCH;
 	if (!tg) {
-		tg = calloc(1, sizeof(*tg));
+		tg = target_new(t, pid);
 		if (!tg)
 			return -ENOMEM;
-		tg->pid = pid;
-		tg->multi_fd[0] = tg->multi_fd[1] = -1;
-		tg->next = t->targets;
-		t->targets = tg;
 	}
 	/* Follow its forks from now on, even if the probes below cannot attach. */
 	bpf_map_update_elem(bpf_map__fd(t->skel->maps.targets), &key, &flags, BPF_ANY);
@@ -592,10 +961,10 @@ void tracer__remove(struct tracer *t, int pid)
 		if (tg->pid != pid)
 			continue;
 		double t0 = now_ms();
-		bool had = tg->nlinks || tg->multi_fd[0] >= 0;
+		bool had = tg->nlinks || tg->multi_fd[0] >= 0 || tg->evset;
 
 		*pp = tg->next;
-		target_detach(tg);
+		target_detach(t, tg);
 		free(tg);
 		if (had)
 			pr_info("detached from pid %d in %.1f ms", pid, now_ms() - t0);
@@ -607,7 +976,7 @@ bool tracer__attached(const struct tracer *t, int pid)
 {
 	const struct target *tg = target_find(t, pid);
 
-	return tg && (tg->nlinks > 0 || tg->multi_fd[0] >= 0);
+	return tg && (tg->nlinks > 0 || tg->multi_fd[0] >= 0 || tg->evset);
 }
 
 int tracer__poll(struct tracer *t, int timeout_ms)

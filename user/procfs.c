@@ -67,11 +67,12 @@ void procfs__comm(int pid, char comm[16])
 }
 
 /* Parent pid from /proc/PID/stat ("pid (comm) state ppid ..."; comm may hold spaces). */
-int procfs__ppid(int pid)
+/* The state letter and ppid of /proc/PID/stat; 0 when unreadable. */
+static int stat_state(int pid, int *ppid)
 {
-	char path[64], buf[512], *rp;
-	int fd, ppid = 0;
+	char path[64], buf[512], *rp, state;
 	ssize_t n;
+	int fd;
 
 	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -83,9 +84,23 @@ int procfs__ppid(int pid)
 		return 0;
 	buf[n] = '\0';
 	rp = strrchr(buf, ')');
-	if (!rp || sscanf(rp + 1, " %*c %d", &ppid) != 1)
+	if (!rp || sscanf(rp + 1, " %c %d", &state, ppid) != 2)
 		return 0;
-	return ppid;
+	return state;
+}
+
+int procfs__ppid(int pid)
+{
+	int ppid = 0;
+
+	return stat_state(pid, &ppid) ? ppid : 0;
+}
+
+bool procfs__alive(int pid)
+{
+	int ppid, state = stat_state(pid, &ppid);
+
+	return state && state != 'Z' && state != 'X';
 }
 
 uint64_t procfs__rss(int pid)

@@ -3,6 +3,7 @@
 #ifndef MS_PROCFS_H
 #define MS_PROCFS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 /* /proc/PID/cmdline as a malloc'ed NULL-terminated vector; NULL when unreadable (gone, kernel thread). */
@@ -13,6 +14,9 @@ void procfs__comm(int pid, char comm[16]);
 
 /* Parent pid from /proc/PID/stat; 0 when unreadable. */
 int procfs__ppid(int pid);
+
+/* Does pid exist and run (not a zombie waiting for its parent)? */
+bool procfs__alive(int pid);
 
 /* Resident set size in bytes from /proc/PID/statm; 0 when unreadable. */
 uint64_t procfs__rss(int pid);

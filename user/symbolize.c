@@ -387,6 +387,10 @@ int symbolizer__snapshot(struct symbolizer *s, int pid)
 	e = procmaps__read(pid, &n);
 	if (!e)
 		return -errno;	/* a vanished process keeps its previous snapshot */
+	if (!n) {
+		procmaps__free(e, n);
+		return -ESRCH;	/* a zombie: no mappings left, keep what we had */
+	}
 	maps = calloc(n ? n : 1, sizeof(*maps));
 	if (!maps) {
 		err = -ENOMEM;
@@ -446,6 +450,36 @@ int symbolizer__snapshot(struct symbolizer *s, int pid)
 cleanup:
 	procmaps__free(e, n);
 	return err;
+}
+
+int symbolizer__inherit(struct symbolizer *s, int pid, int parent)
+{
+	struct snap *from = snap__find(s, parent), *sn;
+	struct smap *maps;
+	void **slot;
+
+	if (snap__find(s, pid))
+		return 0;
+	if (!from)
+		return -ENOENT;
+	maps = calloc(from->n ? from->n : 1, sizeof(*maps));
+	sn = calloc(1, sizeof(*sn));
+	if (!maps || !sn || htab__grow(&s->snaps)) {
+		free(maps);
+		free(sn);
+		return -ENOMEM;
+	}
+	memcpy(maps, from->maps, from->n * sizeof(*maps));
+	for (size_t i = 0; i < from->n; i++)
+		if (maps[i].file)
+			maps[i].file->refs++;
+	sn->pid = pid;
+	sn->maps = maps;
+	sn->n = from->n;
+	slot = htab__slot(&s->snaps, mix64((uint32_t)pid), snap_match, &pid);
+	*slot = sn;
+	s->snaps.len++;
+	return 0;
 }
 
 void symbolizer__forget(struct symbolizer *s, int pid)

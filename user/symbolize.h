@@ -28,6 +28,13 @@ void symbolizer__free(struct symbolizer *s);	/* accepts NULL */
  */
 int symbolizer__snapshot(struct symbolizer *s, int pid);
 
+/*
+ * Give pid a copy of parent's snapshot, unless pid has one: a forked child that
+ * exited before its mappings could be read had its parent's (it did not exec).
+ * Returns 0, -ENOENT when parent has none, -ENOMEM.
+ */
+int symbolizer__inherit(struct symbolizer *s, int pid, int parent);
+
 /* Drop pid's snapshot. */
 void symbolizer__forget(struct symbolizer *s, int pid);
 

@@ -234,6 +234,21 @@ static void proc_attach(struct trace_state *ts, struct proc *p)
 static void py_detect(struct trace_state *ts, struct proc *p);
 static const struct py_names *py_names_get(struct trace_state *ts, struct proc *p, uint64_t id);
 
+/*
+ * A child gone (or a zombie) before we could read it had its parent's image and
+ * name, unless it exec'd: the exec event, which follows, undoes this.
+ */
+static void proc_from_parent(struct trace_state *ts, struct proc *p)
+{
+	struct proc *parent = proc_find(ts, p->ppid);
+
+	if (!parent)
+		return;
+	if (!p->comm[0])
+		memcpy(p->comm, parent->comm, sizeof(p->comm));
+	symbolizer__inherit(ts->sym, p->pid, parent->pid);
+}
+
 int trace_state__add(struct trace_state *ts, int pid, int ppid)
 {
 	struct proc *p = proc_find(ts, pid);
@@ -257,7 +272,8 @@ int trace_state__add(struct trace_state *ts, int pid, int ppid)
 	p->next = ts->procs;
 	ts->procs = p;
 
-	if (kill(pid, 0) && errno == ESRCH) {
+	if (!procfs__alive(pid)) {
+		proc_from_parent(ts, p);
 		p->exited = true;
 		return -ESRCH;
 	}
@@ -265,7 +281,8 @@ int trace_state__add(struct trace_state *ts, int pid, int ppid)
 	if (p->no_libc)
 		pr_warn("pid %d (%s) maps no libc.so (statically linked?): allocations cannot be traced, only RSS is reported",
 			pid, p->comm);
-	symbolizer__snapshot(ts->sym, pid);
+	if (symbolizer__snapshot(ts->sym, pid) == -ESRCH)
+		proc_from_parent(ts, p);
 	p->py_since = mono();
 	py_detect(ts, p);
 	return 0;
@@ -341,6 +358,8 @@ void trace_state__event(struct trace_state *ts, const struct ms_event *e)
 			break;
 		memcpy(p->comm, e->comm, sizeof(p->comm));
 		p->comm[15] = '\0';
+		if (p->exited)
+			symbolizer__forget(ts->sym, p->pid);	/* not its parent's image after all */
 		argv__free(p->argv);
 		p->argv = procfs__argv(e->pid);
 		p->exec_since = mono();
@@ -1117,7 +1136,7 @@ struct rpt *trace_state__report(struct trace_state *ts, int top, bool final)
 		static const char *const names[MS_C__NR] = {
 			"nested", "failed", "unknown_frees", "drop_allocs", "drop_stats", "drop_stacks",
 			"stack_errors", "drop_pending", "no_entry", "stale_entry", "lost_events",
-			"mmap_splits_lost", "py_no_tstate", "drop_py_stacks",
+			"mmap_splits_lost", "py_no_tstate", "drop_py_stacks", "unknown_site",
 		};
 
 		for (int c = 0; c < MS_C__NR; c++)

@@ -236,3 +236,28 @@ Test(symbolize, resnapshot_sees_new_mappings)
 	munmap(q, 4096);
 	symbolizer__free(s);
 }
+
+Test(symbolize, child_gone_before_snapshot_inherits_parent)
+{
+	struct symbolizer *s = symbolizer__new();
+	int status;
+	pid_t pid;
+
+	cr_assert_eq(symbolizer__snapshot(s, getpid()), 0);
+	pid = fork();
+	cr_assert_geq(pid, 0);
+	if (!pid)
+		_exit(0);
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	/* never seen alive: its parent's image, which it had (it did not exec) */
+	cr_assert_eq(symbolizer__snapshot(s, pid), -ESRCH);
+	cr_assert_eq(symbolizer__inherit(s, pid, getpid()), 0);
+	check_known(s, pid);
+	/* an existing snapshot is kept; an unknown parent is refused */
+	cr_assert_eq(symbolizer__inherit(s, pid, 999999999), 0);
+	cr_assert_eq(symbolizer__inherit(s, 999999998, 999999999), -ENOENT);
+	/* the copy owns its references: the parent's can go first */
+	symbolizer__forget(s, getpid());
+	check_known(s, pid);
+	symbolizer__free(s);
+}
