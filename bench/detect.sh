@@ -346,6 +346,8 @@ rev=${TREE:-$(git -C "$here" describe --always --dirty 2>/dev/null || echo unkno
 	echo "churn_noise() uniform on [0, $NOISE]; plateau fills a 64 MiB cache over the first 20 %"
 	echo "of its run (fast, then slowing), then stays exactly flat under 4 MiB of churn;"
 	((long)) && echo "plateau-24s: the same with a 24 s warm-up (as in the short mode), flat after;"
+	((long)) && echo "(plateau's 120 s warm-up grows at ~1 MiB/s for its first ~30 s, as fast and as" &&
+		echo "straight as the 1 MiB/s leak that must alert within 20 s: its slowing shows later);"
 	echo "sawtooth builds 36-60 MiB over 3-5 s, frees it all, 1-2 s trough, troughs flat;"
 	echo "churn keeps a ~0.5 MiB working set under 10,000 malloc/free pairs a second."
 } >"$tmp/table"
