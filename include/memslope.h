@@ -220,8 +220,12 @@ struct ms_oom_event {
  *           MS_PYF_GIL_IN_INTERP) if it belongs to the current thread (see MS_PYF_PTHREAD_ID),
  *           else interpreters (runtime_addr + runtime_interp_head_off, interp_next_off) ->
  *           threads (interp_threads_head_off, tstate_next_off), bounded.
+ *           The thread id, frame pointer and data stack fields are read in one go:
+ *           tstate_read_size bytes from tstate + (tstate_frame_off & ~7).
  *   frame:  tstate + tstate_frame_off; with MS_PYF_CFRAME that is a _PyCFrame pointer and the
  *           frame is at cframe + cframe_current_frame_off.
+ *   data stack (MS_PYF_DATASTACK): frames in [datastack_chunk + 24, datastack_top) are taken
+ *           from one read of that range (up to 16 KiB below datastack_top); others one by one.
  *   per frame: read frame_read_size bytes; code = *(u64 *)(frame + frame_code_off);
  *           next = *(u64 *)(frame + frame_previous_off);
  *           3.11+: instr = *(u64 *)(frame + frame_instr_off),
@@ -243,9 +247,11 @@ struct ms_oom_event {
 						 * (pthread_self()) with task->thread.fsbase on x86-64 */
 #define MS_PYF_CSTACK_SHIM	(1u << 4)	/* 3.12+: frames owned by the C stack are shims: skip */
 #define MS_PYF_DEBUG_OFFSETS	(1u << 5)	/* 3.13+: values were read from _Py_DebugOffsets */
-#define MS_PYF_CODE_IDENT	(1u << 6)	/* record ms_py_code_ident() per frame: every field it
-						 * mixes, and ob_type, lies in the first 256 bytes of a code
-						 * object, 8-aligned (co_firstlineno 4-aligned) */
+#define MS_PYF_CODE_IDENT	(1u << 6)	/* record ms_py_code_ident() per frame, reading code_read_size
+						 * bytes of the code object (ob_type and the fields it mixes,
+						 * each aligned to its size) */
+#define MS_PYF_DATASTACK	(1u << 7)	/* 3.11+: frames of Python calls live in the thread's data
+						 * stack chunk, [datastack_chunk + 24, datastack_top) */
 
 #define MS_PY_OWNER_CSTACK	3		/* _PyInterpreterFrame.owner of a shim frame (3.12+) */
 
@@ -282,6 +288,12 @@ struct ms_py_offsets {
 	__u32 unicode_compact_data_off;	/* data of a compact non-ASCII string: sizeof(PyCompactUnicodeObject) */
 	__u32 bytes_size_off;		/* PyBytesObject.ob_size */
 	__u32 bytes_data_off;		/* PyBytesObject.ob_sval */
+	__u32 tstate_datastack_chunk_off; /* PyThreadState.datastack_chunk (MS_PYF_DATASTACK) */
+	__u32 tstate_datastack_top_off;	/* PyThreadState.datastack_top (MS_PYF_DATASTACK) */
+	__u32 tstate_read_size;		/* bytes from tstate_frame_off & ~7 covering every tstate
+					 * field the walker reads (<= 512) */
+	__u32 code_read_size;		/* bytes from a code object's start covering ob_type and
+					 * the identity's fields (<= 256, MS_PYF_CODE_IDENT) */
 };
 
 /* One process, as the watch tier's iter/task pass writes it. */
@@ -311,6 +323,6 @@ _Static_assert(sizeof(struct ms_event) == 72, "ms_event layout");
 _Static_assert(sizeof(struct ms_oom_event) == 128 + 8 * MS_OOM_KSTACK + 2 * MS_COMM_LEN +
 	       MS_CG_DEPTH * MS_CG_NAME, "ms_oom_event layout");
 
-_Static_assert(sizeof(struct ms_py_offsets) == 136, "ms_py_offsets layout");
+_Static_assert(sizeof(struct ms_py_offsets) == 152, "ms_py_offsets layout");
 
 #endif /* MEMSLOPE_H */

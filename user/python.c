@@ -95,6 +95,8 @@ int py_offsets_for(int minor, struct ms_py_offsets *o)
 		o->tstate_native_tid_off = 160;
 		o->tstate_thread_id_off = 152;
 		o->tstate_frame_off = 56;
+		o->tstate_datastack_chunk_off = 296;
+		o->tstate_datastack_top_off = 304;
 		o->cframe_current_frame_off = 8;
 		o->frame_code_off = 32;
 		o->frame_previous_off = 48;
@@ -115,6 +117,8 @@ int py_offsets_for(int minor, struct ms_py_offsets *o)
 		o->tstate_native_tid_off = 144;
 		o->tstate_thread_id_off = 136;
 		o->tstate_frame_off = 56;
+		o->tstate_datastack_chunk_off = 232;
+		o->tstate_datastack_top_off = 240;
 		o->cframe_current_frame_off = 0;
 		o->frame_code_off = 0;
 		o->frame_previous_off = 8;
@@ -136,6 +140,8 @@ int py_offsets_for(int minor, struct ms_py_offsets *o)
 		o->tstate_native_tid_off = 160;
 		o->tstate_thread_id_off = 152;
 		o->tstate_frame_off = 72;
+		o->tstate_datastack_chunk_off = 232;
+		o->tstate_datastack_top_off = 240;
 		o->frame_code_off = 0;
 		o->frame_previous_off = 8;
 		o->frame_instr_off = 56;
@@ -154,6 +160,7 @@ int py_offsets_for(int minor, struct ms_py_offsets *o)
 	o->code_name_off = 120;
 	o->code_qualname_off = 128;
 	o->code_linetable_off = 136;
+	o->flags |= MS_PYF_DATASTACK;
 	return 0;
 }
 
@@ -1230,18 +1237,54 @@ static int apply_debug_offsets(struct pyrt *rt)
 	return 0;
 }
 
-/* Can the BPF walker read a code object's identity in one 256-byte read (MS_PYF_CODE_IDENT)? */
-static int ident_fits(const struct ms_py_offsets *o)
+/*
+ * Bytes of a thread state the BPF walker reads in one go, from tstate_frame_off rounded down
+ * to 8: up to the last of the thread id, the frame pointer and (MS_PYF_DATASTACK) the data
+ * stack bounds, each 8-aligned from there. 0 when they do not fit its 512-byte buffer.
+ */
+static uint32_t tstate_read_size(const struct ms_py_offsets *o)
+{
+	uint32_t base = o->tstate_frame_off & ~7u, end = 0, offs[3], n = 1;
+
+	if (o->tstate_frame_off & 7)
+		return 0;
+	offs[0] = (o->flags & MS_PYF_PTHREAD_ID) ? o->tstate_thread_id_off : o->tstate_native_tid_off;
+	if (o->flags & MS_PYF_DATASTACK) {
+		offs[n++] = o->tstate_datastack_chunk_off;
+		offs[n++] = o->tstate_datastack_top_off;
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		if (offs[i] < base || ((offs[i] - base) & 7))
+			return 0;
+		if (offs[i] + 8 > end)
+			end = offs[i] + 8;
+	}
+	if (o->tstate_frame_off + 8 > end)
+		end = o->tstate_frame_off + 8;
+	return end - base <= 512 ? end - base : 0;
+}
+
+/*
+ * Bytes from a code object's start that the BPF walker reads for its identity
+ * (MS_PYF_CODE_IDENT): through ob_type and the fields ms_py_code_ident mixes, each aligned
+ * to its size. 0 when they do not fit its 256-byte buffer.
+ */
+static uint32_t code_read_size(const struct ms_py_offsets *o)
 {
 	uint32_t name_off = o->code_qualname_off ? o->code_qualname_off : o->code_name_off;
-	uint32_t offs[3] = { name_off, o->code_filename_off, o->code_linetable_off };
+	uint32_t offs[3] = { name_off, o->code_filename_off, o->code_linetable_off }, end = 16;
 
-	if (!o->code_firstlineno_off || (o->code_firstlineno_off & 3) || o->code_firstlineno_off > 252)
+	if (!o->code_firstlineno_off || (o->code_firstlineno_off & 3))
 		return 0;
-	for (int i = 0; i < 3; i++)
-		if (!offs[i] || (offs[i] & 7) || offs[i] > 248)
+	if (o->code_firstlineno_off + 4 > end)
+		end = o->code_firstlineno_off + 4;
+	for (int i = 0; i < 3; i++) {
+		if (!offs[i] || (offs[i] & 7))
 			return 0;
-	return 1;
+		if (offs[i] + 8 > end)
+			end = offs[i] + 8;
+	}
+	return end <= 256 ? end : 0;
 }
 
 static int detect_in(struct pyrt *rt, const struct map_entry *e, size_t n, const struct map_entry *m)
@@ -1294,8 +1337,17 @@ static int detect_in(struct pyrt *rt, const struct map_entry *e, size_t n, const
 	}
 	if (rt->off.flags & MS_PYF_PTHREAD_ID)
 		rt->pthread_tid_off = pthread_tid_offset(rt, e, n);
-	if (ident_fits(&rt->off))
+	rt->off.code_read_size = code_read_size(&rt->off);
+	if (rt->off.code_read_size)
 		rt->off.flags |= MS_PYF_CODE_IDENT;
+	rt->off.tstate_read_size = tstate_read_size(&rt->off);
+	if (!rt->off.tstate_read_size) {
+		rt->off.flags &= ~MS_PYF_DATASTACK;	/* frames read one by one then */
+		rt->off.tstate_read_size = tstate_read_size(&rt->off);
+	}
+	if (!rt->off.tstate_read_size)
+		return set_why(rt, -ENOTSUP, "unexpected CPython 3.%d thread state layout in %s",
+			       rt->minor, m->path);
 	return 0;
 }
 

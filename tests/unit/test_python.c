@@ -150,6 +150,9 @@ Test(python_offsets, table)
 		cr_assert_leq(o.frame_read_size, 128);
 		cr_assert_eq(!!(o.flags & MS_PYF_FRAME_OBJECT), minor <= 10);
 		cr_assert(o.code_filename_off && o.code_name_off && o.code_linetable_off);
+		cr_assert_eq(!!(o.flags & MS_PYF_DATASTACK), minor >= 11);
+		if (minor >= 11)
+			cr_assert(o.tstate_datastack_chunk_off && o.tstate_datastack_top_off);
 	}
 	cr_assert_eq(py_offsets_for(8, &o), -ENOTSUP);
 	cr_assert_eq(py_offsets_for(14, &o), -ENOTSUP);
@@ -289,6 +292,38 @@ static void check_worker(struct pyrt *rt, struct child *c, int minor)
 	cr_assert_gt(pf.line, 0);
 }
 
+static uint64_t mem_u64_at(int fd, uint64_t addr)
+{
+	uint64_t v = 0;
+
+	cr_assert_eq(pread(fd, &v, sizeof(v), (off_t)addr), (ssize_t)sizeof(v), "read %#llx",
+		     (unsigned long long)addr);
+	return v;
+}
+
+/*
+ * The data stack fields the BPF walker reads at once: the sleeping main thread's current
+ * frame lies in [datastack_chunk + 24, datastack_top), its frame header below the top.
+ */
+static void check_datastack(struct pyrt *rt, int tid)
+{
+	const struct ms_py_offsets *o = &rt->off;
+	uint64_t ts, chunk, top, frame;
+
+	cr_assert(o->flags & MS_PYF_DATASTACK);
+	cr_assert_eq(pyrt__find_tstate(rt, tid, &ts), 0);
+	chunk = mem_u64_at(rt->mem_fd, ts + o->tstate_datastack_chunk_off);
+	top = mem_u64_at(rt->mem_fd, ts + o->tstate_datastack_top_off);
+	frame = mem_u64_at(rt->mem_fd, ts + o->tstate_frame_off);
+	if (o->flags & MS_PYF_CFRAME)
+		frame = mem_u64_at(rt->mem_fd, frame + o->cframe_current_frame_off);
+	cr_assert(chunk && top > chunk, "chunk %#llx top %#llx", (unsigned long long)chunk,
+		  (unsigned long long)top);
+	cr_assert(frame >= chunk + 24 && frame + o->frame_read_size <= top,
+		  "frame %#llx not in data stack [%#llx, %#llx)", (unsigned long long)frame,
+		  (unsigned long long)chunk, (unsigned long long)top);
+}
+
 static void check_interpreter(const char *python, int minor)
 {
 	struct py_raw_frame frames[32];
@@ -357,6 +392,10 @@ static void check_interpreter(const char *python, int minor)
 		cr_assert(pf.stale);
 	}
 	cr_assert(rt.off.flags & MS_PYF_CODE_IDENT, "no code identity for 3.%d", minor);
+	cr_assert(rt.off.code_read_size >= 16 && rt.off.code_read_size <= 256);
+	cr_assert(rt.off.tstate_read_size > 0 && rt.off.tstate_read_size <= 512);
+	if (minor >= 11)
+		check_datastack(&rt, c.pid);
 
 	check_worker(&rt, &c, minor);
 
