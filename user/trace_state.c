@@ -246,6 +246,9 @@ static void proc_from_parent(struct trace_state *ts, struct proc *p)
 		return;
 	if (!p->comm[0])
 		memcpy(p->comm, parent->comm, sizeof(p->comm));
+	/* the parent's snapshot may predate its exec: take a fresh one while it lives */
+	if (!parent->exited)
+		symbolizer__snapshot(ts->sym, parent->pid);
 	symbolizer__inherit(ts->sym, p->pid, parent->pid);
 }
 
