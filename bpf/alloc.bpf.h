@@ -297,17 +297,12 @@ static long vma_found_cb(struct task_struct *task, struct vm_area_struct *vma, s
  * mapping that holds it (found once per thread and mapping), looked up in the
  * sites map. 0: unknown.
  */
-static __always_inline __u32 site_kind(struct pt_regs *ctx)
+static __always_inline __u32 site_kind(struct pt_regs *ctx, struct ms_pending *p)
 {
-	struct ms_pending *p = pending_get(true);
 	__u64 ip = bpf_get_func_ip(ctx);
 	struct ms_site_key key;
 	__u32 *kind;
 
-	if (!p) {
-		count(MS_C_DROP_PENDING);
-		return 0;
-	}
 	if (ip < p->vm_start || ip >= p->vm_end) {
 		struct vma_found f = {};
 
@@ -330,15 +325,11 @@ unknown:
 	return 0;
 }
 
-static __always_inline int call_enter(struct pt_regs *ctx, __u32 kind, __u64 size, __u64 arg)
+static __always_inline int call_enter(struct pt_regs *ctx, struct ms_pending *p, __u32 kind,
+				      __u64 size, __u64 arg)
 {
 	__u64 sp = PT_REGS_SP(ctx);
-	struct ms_pending *p = pending_get(true);
 
-	if (!p) {
-		count(MS_C_DROP_PENDING);
-		return 0;
-	}
 	if (p->kind) {
 		if (sp <= p->sp) {
 			count(MS_C_NESTED);
@@ -380,12 +371,10 @@ static __always_inline bool call_exit(struct pt_regs *ctx, __u32 kind, struct ms
 	return true;
 }
 
-/* Is this thread inside a probed call, deeper than or at sp? */
-static __always_inline bool in_call(__u64 sp)
+/* Is this thread (p: its pending record) inside a probed call, deeper than or at sp? */
+static __always_inline bool in_call(const struct ms_pending *p, __u64 sp)
 {
-	struct ms_pending *p = pending_get(false);
-
-	return p && p->kind && sp <= p->sp;
+	return p->kind && sp <= p->sp;
 }
 
 #endif /* MS_ALLOC_BPF_H */

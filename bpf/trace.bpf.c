@@ -39,13 +39,13 @@ static __always_inline __u64 calloc_size(__u64 nmemb, __u64 size)
 }
 
 /* free has no return probe: it cannot fail, and it is the hottest call. */
-static __always_inline int free_enter(struct pt_regs *ctx, __u64 ptr)
+static __always_inline int free_enter(struct pt_regs *ctx, struct ms_pending *p, __u64 ptr)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 
 	if (!ptr)
 		return 0;
-	if (in_call(PT_REGS_SP(ctx))) {
+	if (in_call(p, PT_REGS_SP(ctx))) {
 		count(MS_C_NESTED);	/* realloc(p, 0) frees through free() */
 		return 0;
 	}
@@ -58,12 +58,18 @@ SEC("uprobe")
 int BPF_KPROBE(alloc_enter, __u64 a0, __u64 a1, __u64 a2)
 {
 	__u32 kind = bpf_get_attach_cookie(ctx);
+	struct ms_pending *p;
 	__u64 size, arg = 0;
 
 	if (probe_only)
 		return 0;
+	p = pending_get(true);	/* this thread's pending call: one lookup for all below */
+	if (!p) {
+		count(MS_C_DROP_PENDING);
+		return 0;
+	}
 	if (!kind)
-		kind = site_kind(ctx);	/* a tracefs event: one for all sites */
+		kind = site_kind(ctx, p);	/* a tracefs event: one for all sites */
 	switch (kind) {
 	case MS_K_MALLOC:		/* malloc(size) */
 	case MS_K_VALLOC:		/* valloc(size), pvalloc(size): requested bytes count */
@@ -101,11 +107,11 @@ int BPF_KPROBE(alloc_enter, __u64 a0, __u64 a1, __u64 a2)
 		arg = a0;
 		break;
 	case MS_K_FREE:
-		return free_enter(ctx, a0);
+		return free_enter(ctx, p, a0);
 	default:
 		return 0;
 	}
-	return call_enter(ctx, kind, size, arg);
+	return call_enter(ctx, p, kind, size, arg);
 }
 
 struct unmap_ctx {
