@@ -137,6 +137,7 @@ static struct target *target_new(struct tracer *t, int pid);
 static int perf_tracepoint_open(int id, int pid, bool inherit);
 static void target_anchor(struct target *tg);
 static void target_detach(struct tracer *t, struct target *tg);
+static void target_release(struct tracer *t, struct target *tg);
 static struct evset *evset_find(const struct tracer *t, __u32 id);
 static void evset_put(struct tracer *t, struct evset *es);
 
@@ -239,7 +240,7 @@ static int on_event(void *ctx, void *data, size_t size)
 		struct target *tg = target_find(t, e->pid);
 
 		if (tg)
-			target_detach(t, tg);	/* its events are gone with it */
+			target_release(t, tg);	/* its events are gone with it */
 	}
 	t->fn(t->fn_ctx, data);
 	return 0;
@@ -476,6 +477,18 @@ static void target_detach(struct tracer *t, struct target *tg)
 	target_unlink(tg);
 	evset_put(t, tg->evset);
 	tg->evset = NULL;
+}
+
+/* target_detach(), saying so when it had probes (the last process of a set closes it). */
+static void target_release(struct tracer *t, struct target *tg)
+{
+	/* a process only sharing a set detaches nothing worth a line */
+	bool had = tg->nlinks || tg->multi_fd[0] >= 0 || (tg->evset && tg->evset->refs == 1);
+	double t0 = now_ms();
+
+	target_detach(t, tg);
+	if (had)
+		pr_info("detached from pid %d in %.1f ms", tg->pid, now_ms() - t0);
 }
 
 static struct target *target_new(struct tracer *t, int pid)
@@ -960,14 +973,9 @@ void tracer__remove(struct tracer *t, int pid)
 	for (pp = &t->targets; (tg = *pp); pp = &tg->next) {
 		if (tg->pid != pid)
 			continue;
-		double t0 = now_ms();
-		bool had = tg->nlinks || tg->multi_fd[0] >= 0 || tg->evset;
-
 		*pp = tg->next;
-		target_detach(t, tg);
+		target_release(t, tg);
 		free(tg);
-		if (had)
-			pr_info("detached from pid %d in %.1f ms", pid, now_ms() - t0);
 		return;
 	}
 }
