@@ -12,6 +12,7 @@ Conventions these tests rely on (DESIGN.md, memslope.trace/1):
 """
 
 import json
+import os
 import re
 import signal
 import subprocess
@@ -311,6 +312,23 @@ def test_forked_child_is_traced(trace, wl):
     assert sum(s["allocs"] for s in stacks_where_innermost(parent, "parent_churn")) > 0, \
         "the parent's own allocations were not traced\n" + res.why()
     assert live_by_innermost(parent).get("parent_churn", 0) == 0, res.why()
+
+
+def test_forked_child_without_tracefs(memslope, wl, tmp_path):
+    """The fallback where tracefs is missing: per-process uprobe_multi links, the child
+    attached when its fork is read (forker's child waits 100 ms before its first leak)."""
+    out = tmp_path / "r.json"
+    env = dict(os.environ, MEMSLOPE_NO_TRACEFS="1")
+    p = subprocess.run([memslope, "trace", "-v", "-i", "0.5", "--json", str(out), "--",
+                        wl("forker"), "2"], capture_output=True, text=True, timeout=40, env=env)
+    assert p.returncode == 0, p.stderr
+    assert "uprobe_multi" in p.stderr and "inheritable" not in p.stderr, p.stderr
+    child = grep_int(p.stdout, r"^child (\d+)$")
+    truth = grep_int(p.stdout, r"^child leaked (\d+) bytes$")
+    cp = process(json.loads(out.read_text()), child)
+    assert cp is not None, p.stderr
+    live = live_by_innermost(cp).get("child_leak", 0)
+    assert truth - (256 << 10) <= live <= truth, f"child_leak {live}, truth {truth}\n" + p.stderr
 
 
 def test_children_traced_from_birth(trace, wl):
