@@ -18,10 +18,11 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 # Debian 12 packages: build, run and test. `make deps` is all a fresh machine needs.
+# (bpftrace: bench/python.sh's memleak-equivalent column.)
 DEPS_APT := clang llvm bpftool libbpf-dev libelf-dev libdw-dev zlib1g-dev libcapstone-dev \
 	    libjson-c-dev libcriterion-dev pkg-config make gcc python3 python3-pytest \
 	    libprotobuf-c-dev protobuf-c-compiler protobuf-compiler chromium \
-	    libmicrohttpd-dev libinih-dev libsystemd-dev prometheus
+	    libmicrohttpd-dev libinih-dev libsystemd-dev prometheus bpftrace
 
 ARCH		:= x86
 PKGS		:= libbpf libdw libelf json-c libprotobuf-c libmicrohttpd inih libsystemd

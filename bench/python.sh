@@ -1,28 +1,42 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-# bench/python.sh - cost of memslope trace (with Python stacks) on allocation-heavy Python
+# bench/python.sh - cost of memslope trace (with Python stacks) on Python, beside a memleak-equivalent
 #
 # USAGE: bench/python.sh MEMSLOPE_BIN WORKLOAD_DIR
 #
-# Runs tests/workloads/py/bench_alloc.py (dicts, lists and strings built and dropped a few
-# calls deep) under each interpreter present, two configurations side by side (interleaved,
-# so drift of the machine hits both alike), REPS times each:
+# Two workloads under each interpreter present:
+#   pytest  a real pytest session (Debian's python3-pytest; pyenv interpreters load it through
+#           PYTHONPATH) on tests/workloads/py/suite_cases.py: ordinary unit tests, CASES
+#           parametrized cases each. Typical: pytest's own per-test machinery is most of the
+#           work, small objects through pymalloc, a few hundred thousand libc allocations a second.
+#   alloc   tests/workloads/py/bench_alloc.py ROUNDS: dicts, lists and strings built and dropped,
+#           heavy in > 512 B objects: about a million libc allocations a second.
+# and four configurations side by side (interleaved, so drift of the machine hits all alike),
+# REPS times each:
 #   (a) the interpreter alone
-#   (b) memslope trace -q -- the interpreter   (libc + arena probes, Python stacks walked)
-# and reports the median of the workload's own timing (around its loop: interpreter startup,
-# attach and detach are excluded) and the slowdown (b)/(a). The target is <= 1.5x.
-# Also counts the libc allocations one traced run makes (from its --json report), since the
-# cost is per allocation. The table goes to stdout and to bench/results/python.txt.
-# A benchmark, not a test: nothing here passes or fails on a number.
-# WORKLOAD_DIR is accepted for symmetry with bench/run.sh; the Python workload lives in the tree.
+#   (b) memslope trace -q -- ...           (libc + arena probes, Python stacks walked)
+#   (c) memleak-equivalent: a bpftrace script doing what libbpf-tools memleak does per call
+#       (entry + return probes at the malloc/calloc/realloc/posix_memalign symbols, probe at
+#       free, a user stack id per allocation, live blocks in a hash map), pid-filtered;
+#       skipped when bpftrace is absent (apt install bpftrace)
+#   (d) memslope trace -q --probe-only --   (memslope's probes, returning at once: the floor
+#       that the trap of each probe costs, whatever the BPF program does)
+# and reports the median of the workload's own timing (pytest's "passed in S s", bench_alloc's
+# loop: interpreter startup, attach and detach excluded) and each slowdown over (a). The
+# target is (b)/(a) <= 1.5x. Also counts the libc allocations (malloc, calloc, realloc) one
+# untraced run makes (bpftrace), per second of (a): the cost is per allocation. The table goes
+# to stdout and to bench/results/python.txt. A benchmark, not a test: nothing here passes or
+# fails on a number. WORKLOAD_DIR is accepted for symmetry with bench/run.sh.
 #
-# Environment: REPS (3), ROUNDS of bench_alloc.py (9000: ~5 s untraced on pyenv 3.12),
-# PYTHONS (pyenv 3.12 and 3.11 and Debian /usr/bin/python3.11, those present),
-# TRACE_OPTS (-q), TIMEOUT per run in seconds (600), OUT (bench/results/python.txt).
+# Environment: REPS (3), ROUNDS of bench_alloc.py (3000: ~1.3 s alone on pyenv 3.12), CASES
+# per test function of suite_cases.py (1000: 5000 tests, ~3 s alone), WORKLOADS ("pytest
+# alloc"), PYTHONS (pyenv 3.12 and 3.11 and Debian /usr/bin/python3.11, those present),
+# TRACE_OPTS (-q), PYTEST_PATH (/usr/lib/python3/dist-packages), TIMEOUT per run in seconds
+# (600), OUT (bench/results/python.txt).
 #
 # EXAMPLES:
 #   bench/python.sh build/memslope build/workloads
-#   REPS=5 ROUNDS=4000 PYTHONS=/usr/bin/python3.11 bench/python.sh build/memslope build/workloads
+#   REPS=5 WORKLOADS=alloc PYTHONS=/usr/bin/python3.11 bench/python.sh build/memslope build/workloads
 set -euo pipefail
 
 usage() {
@@ -33,13 +47,17 @@ usage() {
 
 memslope=$1
 here=$(cd "$(dirname "$0")" && pwd)
-script=$here/../tests/workloads/py/bench_alloc.py
+pydir=$(cd "$here/../tests/workloads/py" && pwd)
 
 REPS=${REPS:-3}
-ROUNDS=${ROUNDS:-9000}
+ROUNDS=${ROUNDS:-3000}
+CASES=${CASES:-1000}
+WORKLOADS=${WORKLOADS:-pytest alloc}
 TRACE_OPTS=${TRACE_OPTS:--q}
+PYTEST_PATH=${PYTEST_PATH:-/usr/lib/python3/dist-packages}
 TIMEOUT=${TIMEOUT:-600}
 OUT=${OUT:-$here/results/python.txt}
+export CASES
 
 if [[ -z ${PYTHONS:-} ]]; then
 	root=$(pyenv root 2>/dev/null || echo "${PYENV_ROOT:-$HOME/.pyenv}")
@@ -57,14 +75,64 @@ if [[ ! -x $memslope ]]; then
 	echo "bench: $memslope not found or not executable (build it: make)" >&2
 	exit 1
 fi
+CONFIGS="a b d"
+if command -v bpftrace >/dev/null; then
+	CONFIGS="a b c d"
+else
+	echo "bench: bpftrace not found: no memleak-equivalent column (apt install bpftrace)" >&2
+fi
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 declare -A secs status
 
-# "bench_alloc: N rounds in S s" of a log: S, or nothing.
-loop_secs() {
-	grep -oE 'bench_alloc: [0-9]+ rounds in [0-9.]+ s' "$1" | tail -n1 | awk '{ print $5 }' || true
+# The libc an interpreter loads (Debian's python3.11 links libpython statically, not libc).
+libc_of() {
+	ldd "$1" 2>/dev/null | awk '$1 == "libc.so.6" { print $3 }'
+}
+
+# memleak-equivalent: per call what libbpf-tools memleak does, at the symbols.
+memleak_script() {
+	local libc=$1
+	cat <<EOF
+uprobe:$libc:malloc { @size[tid] = arg0; }
+uprobe:$libc:calloc { @size[tid] = arg0 * arg1; }
+uprobe:$libc:realloc { @size[tid] = arg1; delete(@sz[arg0]); delete(@st[arg0]); }
+uprobe:$libc:posix_memalign { @size[tid] = arg2; @memptr[tid] = arg0; }
+uretprobe:$libc:malloc, uretprobe:$libc:calloc, uretprobe:$libc:realloc
+/@size[tid]/ { @sz[retval] = @size[tid]; @st[retval] = ustack; delete(@size[tid]); }
+uretprobe:$libc:posix_memalign /@size[tid]/ {
+	\$p = *(uint64 *)@memptr[tid];
+	@sz[\$p] = @size[tid]; @st[\$p] = ustack; delete(@size[tid]); delete(@memptr[tid]);
+}
+uprobe:$libc:free { delete(@sz[arg0]); delete(@st[arg0]); }
+END { clear(@size); clear(@memptr); clear(@sz); clear(@st); }
+EOF
+}
+
+count_script() {
+	local libc=$1
+	echo "uprobe:$libc:malloc, uprobe:$libc:calloc, uprobe:$libc:realloc { @n = count(); }"
+}
+
+# The workload's command line (words) for interpreter py.
+workload_cmd() {
+	case $1 in
+	alloc) echo "$2 $pydir/bench_alloc.py $ROUNDS" ;;
+	pytest) echo "$2 -m pytest -q -p no:cacheprovider $pydir/suite_cases.py" ;;
+	esac
+}
+
+# Seconds the workload timed itself, from its output; nothing when absent.
+workload_secs() {
+	case $1 in
+	alloc) grep -oE 'bench_alloc: [0-9]+ rounds in [0-9.]+ s' "$2" | tail -n1 | awk '{ print $5 }' ;;
+	pytest) grep -oE '[0-9]+ passed in [0-9.]+s' "$2" | tail -n1 | awk '{ sub("s$", "", $4); print $4 }' ;;
+	esac || true
+}
+
+has_workload() {
+	[[ $1 != pytest ]] || PYTHONPATH=$PYTEST_PATH "$2" -c 'import pytest' >/dev/null 2>&1
 }
 
 median() {
@@ -75,54 +143,65 @@ median() {
 			else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 
-run_one() {
-	local py=$1 c=$2 rep=$3 key="$1|$2" log=$tmp/run.log rc=0
+ratio() {
+	[[ $1 != n/a && $2 != n/a ]] || { echo n/a; return; }
+	awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2fx", b / a }'
+}
 
-	if [[ $c == a ]]; then
-		timeout "$TIMEOUT" "$py" "$script" "$ROUNDS" >"$log" 2>&1 || rc=$?
-	else
-		# shellcheck disable=SC2086 # option lists are split on purpose
-		timeout --signal=INT --kill-after=10 "$TIMEOUT" \
-			"$memslope" trace $TRACE_OPTS -- "$py" "$script" "$ROUNDS" >"$log" 2>&1 || rc=$?
-	fi
-	local v
-	v=$(loop_secs "$log")
+run_one() {
+	local w=$1 py=$2 c=$3 rep=$4 key="$1|$2|$3" log=$tmp/run.log rc=0 cmd v libc
+	cmd=$(workload_cmd "$w" "$py")
+	# shellcheck disable=SC2086 # command lines are split on purpose
+	case $c in
+	a) PYTHONPATH=$PYTEST_PATH timeout "$TIMEOUT" $cmd >"$log" 2>&1 || rc=$? ;;
+	b) PYTHONPATH=$PYTEST_PATH timeout --signal=INT --kill-after=10 "$TIMEOUT" \
+		"$memslope" trace $TRACE_OPTS -- $cmd >"$log" 2>&1 || rc=$? ;;
+	c) libc=$(libc_of "$py")
+	   memleak_script "$libc" >"$tmp/memleak.bt"
+	   PYTHONPATH=$PYTEST_PATH BPFTRACE_MAP_KEYS_MAX=262144 timeout --signal=INT --kill-after=10 \
+		"$TIMEOUT" bpftrace -q -c "$cmd" "$tmp/memleak.bt" >"$log" 2>&1 || rc=$? ;;
+	d) PYTHONPATH=$PYTEST_PATH timeout --signal=INT --kill-after=10 "$TIMEOUT" \
+		"$memslope" trace -q --probe-only -- $cmd >"$log" 2>&1 || rc=$? ;;
+	esac
+	v=$(workload_secs "$w" "$log")
 	if ((rc != 0)) || [[ -z $v ]]; then
-		echo "bench: $py ($c), repetition $rep failed (exit $rc); its output:" >&2
+		echo "bench: $w under $py ($c), repetition $rep failed (exit $rc); its output:" >&2
 		tail -n 20 "$log" | sed 's/^/    /' >&2
 		status[$key]=failed
 		return 0
 	fi
 	secs[$key]+="$v "
-	printf '  rep %d %-48s %s %8s s\n' "$rep" "$py" "$c" "$v" >&2
+	printf '  rep %d %-6s %-44s %s %8s s\n' "$rep" "$w" "$py" "$c" "$v" >&2
 }
 
-echo "bench: $REPS repetitions of bench_alloc.py $ROUNDS under: $PYTHONS" >&2
+echo "bench: $REPS repetitions of $WORKLOADS under: $PYTHONS" >&2
 for ((rep = 1; rep <= REPS; rep++)); do
-	for py in $PYTHONS; do
-		for c in a b; do
-			run_one "$py" "$c" "$rep"
+	for w in $WORKLOADS; do
+		for py in $PYTHONS; do
+			has_workload "$w" "$py" || continue
+			for c in $CONFIGS; do
+				run_one "$w" "$py" "$c" "$rep"
+			done
 		done
 	done
 done
 
-# libc allocations of one traced run (short: a tenth of the rounds), per second of (a).
-allocs_note() {
-	local py=$1 json=$tmp/count.json
-	LINGER=1 "$memslope" trace -q -i 0.2 -n 1000 --json "$json" -- "$py" "$script" $((ROUNDS / 10)) \
-		>/dev/null 2>&1 || { echo "n/a"; return; }
-	"$py" - "$json" <<'PY' 2>/dev/null || echo "n/a"
-import json, sys
-r = json.load(open(sys.argv[1]))
-p = [p for p in r["processes"] if p["pid"] == r["target"]["pid"]][0]
-print(sum(s.get("allocs", 0) for s in p["stacks"]))
-PY
+# libc allocations of one untraced run, counted by bpftrace, per second of (a).
+allocs_per_s() {
+	local w=$1 py=$2 a=$3 n libc
+	[[ $a != n/a ]] && command -v bpftrace >/dev/null || { echo n/a; return; }
+	libc=$(libc_of "$py")
+	count_script "$libc" >"$tmp/count.bt"
+	n=$(PYTHONPATH=$PYTEST_PATH bpftrace -c "$(workload_cmd "$w" "$py")" "$tmp/count.bt" 2>/dev/null |
+		awk '/^@n:/ { print $2 }')
+	[[ -n $n ]] || { echo n/a; return; }
+	awk -v n="$n" -v a="$a" 'BEGIN { printf "%.0f", n / a }'
 }
 
 cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo 2>/dev/null || true)
 rev=$(git -C "$here" describe --always --dirty 2>/dev/null || echo unknown)
 {
-	echo "memslope Python overhead: tests/workloads/py/bench_alloc.py $ROUNDS (dicts, lists, str churn)"
+	echo "memslope Python overhead: pytest on suite_cases.py (CASES=$CASES), bench_alloc.py $ROUNDS"
 	echo "date:    $(date -u '+%Y-%m-%dT%H:%M:%SZ')"
 	echo "kernel:  $(uname -r) ($(uname -m))"
 	echo "cpu:     ${cpu:-unknown}, $(nproc) online"
@@ -130,28 +209,34 @@ rev=$(git -C "$here" describe --always --dirty 2>/dev/null || echo unknown)
 	echo "binary:  $memslope"
 	echo "runs:    median of $REPS, interleaved; trace options: ${TRACE_OPTS:-none}"
 	echo
-	printf '%-46s %10s %10s %8s %14s\n' interpreter "(a) s" "(b) s" "(b)/(a)" "libc allocs/s"
-	for py in $PYTHONS; do
-		# shellcheck disable=SC2086
-		a=$(median ${secs["$py|a"]:-})
-		# shellcheck disable=SC2086
-		b=$(median ${secs["$py|b"]:-})
-		ratio=n/a
-		[[ $a != n/a && $b != n/a ]] && ratio=$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.2fx", b / a }')
-		n=$(allocs_note "$py")
-		rate=n/a
-		[[ $n != n/a && $a != n/a ]] &&
-			rate=$(awk -v n="$n" -v a="$a" 'BEGIN { printf "%.0f", n * 10 / a }')
-		ver=$("$py" -c 'import sys; print(sys.version.split()[0])' 2>/dev/null || echo '?')
-		printf '%-46s %10s %10s %8s %14s\n' "$py ($ver)" "$a" "$b" "$ratio" "$rate"
-		printf '    samples (a): %s (b): %s %s\n' "${secs["$py|a"]:-}" "${secs["$py|b"]:-}" \
-			"${status["$py|a"]:-}${status["$py|b"]:-}"
+	printf '%-7s %-52s %8s %8s %8s %9s %8s %10s\n' workload interpreter "(a) s" "(b) s" "(b)/(a)" \
+		"(c)/(a)" "(d)/(a)" "libc/s"
+	for w in $WORKLOADS; do
+		for py in $PYTHONS; do
+			has_workload "$w" "$py" || continue
+			declare -A m=()
+			for c in $CONFIGS; do
+				# shellcheck disable=SC2086
+				m[$c]=$(median ${secs["$w|$py|$c"]:-})
+			done
+			ver=$("$py" -c 'import sys; print(sys.version.split()[0])' 2>/dev/null || echo '?')
+			printf '%-7s %-52s %8s %8s %8s %9s %8s %10s\n' "$w" "$py ($ver)" "${m[a]}" "${m[b]}" \
+				"$(ratio "${m[a]}" "${m[b]}")" "$(ratio "${m[a]}" "${m[c]:-n/a}")" \
+				"$(ratio "${m[a]}" "${m[d]}")" "$(allocs_per_s "$w" "$py" "${m[a]}")"
+			for c in $CONFIGS; do
+				printf '    (%s): %s%s\n' "$c" "${secs["$w|$py|$c"]:-}" "${status["$w|$py|$c"]:-}"
+			done
+			unset m
+		done
 	done
 	echo
-	echo "(a) the interpreter alone; (b) memslope trace ${TRACE_OPTS} -- the interpreter, Python"
-	echo "stacks on. Seconds: median over the repetitions, timed by the workload around its loop"
-	echo "(startup, attach, detach excluded). libc allocs/s: libc allocator calls a traced run"
-	echo "counted (live and freed, from the top 1000 stacks of its --json: a floor), per second of (a). Target: (b)/(a) <= 1.5x."
+	echo "(a) the interpreter alone; (b) memslope trace ${TRACE_OPTS} (Python stacks on);"
+	echo "(c) memleak-equivalent (bpftrace: memleak's probes and per-call work, at the symbols);"
+	echo "(d) memslope trace --probe-only (its probes doing nothing: the trap floor)."
+	echo "Seconds: median over the repetitions, timed by the workload (pytest's session, bench_alloc's"
+	echo "loop; startup, attach, detach excluded). libc/s: malloc+calloc+realloc calls of one untraced"
+	echo "run (bpftrace count; pytest's include its startup and collection) per second of (a)."
+	echo "Target: (b)/(a) <= 1.5x."
 } >"$tmp/table"
 
 cat "$tmp/table"
