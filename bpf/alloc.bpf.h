@@ -301,8 +301,12 @@ static __always_inline __u32 site_kind(struct pt_regs *ctx, struct ms_pending *p
 {
 	__u64 ip = bpf_get_func_ip(ctx);
 	struct ms_site_key key;
-	__u32 *kind;
+	__u32 *kind, slot;
 
+	/* a thread calls few allocator functions: most hits are a site it hit before */
+	for (int i = 0; i < MS_SITE_CACHE; i++)
+		if (p->site_ip[i] == ip && p->site_kind[i])
+			return p->site_kind[i];
 	if (ip < p->vm_start || ip >= p->vm_end) {
 		struct vma_found f = {};
 
@@ -318,8 +322,12 @@ static __always_inline __u32 site_kind(struct pt_regs *ctx, struct ms_pending *p
 	key.ino = p->vm_ino;
 	key.off = ip - p->vm_start + p->vm_off;
 	kind = bpf_map_lookup_elem(&sites, &key);
-	if (kind)
+	if (kind) {
+		slot = p->site_next++ & (MS_SITE_CACHE - 1);
+		p->site_ip[slot] = ip;
+		p->site_kind[slot] = *kind;
 		return *kind;
+	}
 unknown:
 	count(MS_C_UNKNOWN_SITE);
 	return 0;

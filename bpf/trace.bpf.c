@@ -335,8 +335,11 @@ int BPF_PROG(exec_event, struct task_struct *p, pid_t old_pid, struct linux_binp
 
 	/* the new image maps libc elsewhere: forget the mapping the probes saw */
 	pend = bpf_task_storage_get(&pending, p, 0, 0);
-	if (pend)
+	if (pend) {
 		pend->vm_end = 0;
+		for (int i = 0; i < MS_SITE_CACHE; i++)
+			pend->site_kind[i] = 0;
+	}
 	if (bpf_map_lookup_elem(&targets, &tgid))
 		emit(MS_EV_EXEC, p, 0, 0, 0, 0);
 	return 0;

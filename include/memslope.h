@@ -111,6 +111,8 @@ struct ms_py_stack {
 };
 
 /* A call between its entry and its return probe, in task storage; kind 0 = none. */
+#define MS_SITE_CACHE	4
+
 struct ms_pending {
 	__u64 sp;		/* stack pointer at entry: identifies the call */
 	__u64 size;		/* requested bytes (0 for free-like calls) */
@@ -126,6 +128,11 @@ struct ms_pending {
 	 * vm_end == 0: none. Cleared at exec.
 	 */
 	__u64 vm_start, vm_end, vm_off, vm_dev, vm_ino;
+	/* the last sites this thread hit and their kinds (0: empty slot); cleared at exec */
+	__u64 site_ip[MS_SITE_CACHE];
+	__u32 site_kind[MS_SITE_CACHE];
+	__u32 site_next;	/* the slot to replace next */
+	__u32 pad2;
 };
 
 /* A probed site of a libc file: the kind of call at it (map "sites"). */
@@ -318,7 +325,8 @@ _Static_assert(sizeof(struct ms_py_frame) == 24, "ms_py_frame layout");
 _Static_assert(sizeof(struct ms_py_stack) == 8 + 24 * MS_PY_MAX_FRAMES, "ms_py_stack layout");
 _Static_assert(sizeof(struct ms_stat_val) == 32, "ms_stat_val layout");
 _Static_assert(sizeof(struct ms_stack) == 8 + 8 * MS_MAX_FRAMES, "ms_stack layout");
-_Static_assert(sizeof(struct ms_pending) == 88, "ms_pending layout");
+_Static_assert(sizeof(struct ms_pending) == 88 + 8 * MS_SITE_CACHE + 4 * MS_SITE_CACHE + 8,
+	       "ms_pending layout");
 _Static_assert(sizeof(struct ms_event) == 72, "ms_event layout");
 _Static_assert(sizeof(struct ms_oom_event) == 128 + 8 * MS_OOM_KSTACK + 2 * MS_COMM_LEN +
 	       MS_CG_DEPTH * MS_CG_NAME, "ms_oom_event layout");
