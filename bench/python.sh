@@ -127,7 +127,8 @@ workload_cmd() {
 workload_secs() {
 	case $1 in
 	alloc) grep -oE 'bench_alloc: [0-9]+ rounds in [0-9.]+ s' "$2" | tail -n1 | awk '{ print $5 }' ;;
-	pytest) grep -oE '[0-9]+ passed in [0-9.]+s' "$2" | tail -n1 | awk '{ sub("s$", "", $4); print $4 }' ;;
+	pytest) grep -oE '[0-9]+ passed(, [0-9]+ warnings?)? in [0-9.]+s' "$2" | tail -n1 |
+		awk '{ sub("s$", "", $NF); print $NF }' ;;
 	esac || true
 }
 
