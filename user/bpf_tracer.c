@@ -3,12 +3,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
@@ -57,6 +55,7 @@ static const struct probe_spec probe_specs[] = {
 
 #define NR_SPECS (sizeof(probe_specs) / sizeof(probe_specs[0]))
 #define MAX_LINKS (2 * NR_SPECS)
+#define EVSET_EVENTS 2	/* tracefs events of a probe set: entries, returns */
 #define MAX_ANCHORS 8
 #define MAX_CODE 8192	/* bytes of a function decoded to place its probe (whole function) */
 
@@ -94,10 +93,10 @@ struct evset {
 	dev_t dev;		/* the libc file probed */
 	ino_t ino;
 	int nev;		/* events defined: 0 every entry site, 1 every return site */
-	bool defined[MAX_LINKS];
-	int ev_id[MAX_LINKS];	/* their tracefs ids */
-	struct bpf_link *links[MAX_LINKS];	/* the perf events with the program */
-	int inherit_fd[MAX_LINKS];		/* the inherited perf events; -1: none */
+	bool defined[EVSET_EVENTS];
+	int ev_id[EVSET_EVENTS];	/* their tracefs ids */
+	struct bpf_link *links[EVSET_EVENTS];	/* the perf events with the program */
+	int inherit_fd[EVSET_EVENTS];		/* the inherited perf events; -1: none */
 	struct evset *base;	/* the set the process had before an exec into another libc */
 	struct evset *next;
 };
@@ -272,8 +271,8 @@ struct tracer *tracer__new(const struct tracer_opts *o, tracer_event_fn fn, void
 	 * Inheritable probes through tracefs when there is one (the only way to
 	 * follow forks without a race); else uprobe_multi links per process, and
 	 * a kernel without those refuses the attach type at load: perf uprobes.
+	 * MEMSLOPE_NO_TRACEFS=1 takes the fallback on a machine with tracefs (tests).
 	 */
-	/* MEMSLOPE_NO_TRACEFS=1: the fallback, on a machine that has tracefs (tests) */
 	t->tracefs = getenv("MEMSLOPE_NO_TRACEFS") ? NULL : tracefs__dir();
 	if (t->tracefs) {
 		snprintf(t->group, sizeof(t->group), TRACEFS_PREFIX "%d", getpid());
@@ -338,48 +337,24 @@ static struct target *target_find(const struct tracer *t, int pid)
 	return NULL;
 }
 
-struct closer {
-	pthread_t thread;
-	struct bpf_link *link;
-	int fd;
-	bool started;
-};
-
-static void *closer_run(void *arg)
-{
-	struct closer *c = arg;
-
-	if (c->fd >= 0)
-		close(c->fd);
-	bpf_link__destroy(c->link);
-	return NULL;
-}
-
 /*
- * Close the perf events of a set. Each close of a uprobe event's last perf
- * event waits for an RCU grace period (~0.1 s here); closed one after the
- * other, a set's 21 events take 2 s. Closed from one thread each, the waits
- * overlap.
+ * Close the perf events of a set. The last close of each tracefs event waits
+ * for an RCU grace period (~0.1 s here), and the kernel serializes them (closing
+ * from several threads measured no faster): hence two events per set, not one
+ * per site.
  */
 static void evset_close(struct evset *es)
 {
-	struct closer c[MAX_LINKS];
 	double t0 = now_ms();
-	int n = es->nev;
 
-	for (int i = 0; i < n; i++) {
-		c[i].link = es->links[i];
-		c[i].fd = es->inherit_fd[i];
-		es->links[i] = NULL;
+	for (int i = 0; i < es->nev; i++) {
+		if (es->inherit_fd[i] >= 0)
+			close(es->inherit_fd[i]);
 		es->inherit_fd[i] = -1;
-		c[i].started = !pthread_create(&c[i].thread, NULL, closer_run, &c[i]);
-		if (!c[i].started)
-			closer_run(&c[i]);	/* no thread: close it here */
+		bpf_link__destroy(es->links[i]);
+		es->links[i] = NULL;
 	}
-	for (int i = 0; i < n; i++)
-		if (c[i].started)
-			pthread_join(c[i].thread, NULL);
-	pr_debug("closed %d uprobe events in %.1f ms", n, now_ms() - t0);
+	pr_debug("closed %d uprobe events in %.1f ms", es->nev, now_ms() - t0);
 }
 
 static void evset_put(struct tracer *t, struct evset *es)
@@ -779,7 +754,7 @@ static int evset_attach(struct tracer *t, struct target *tg, const struct libc_p
 	es->refs = 1;
 	es->dev = dev;
 	es->ino = ino;
-	for (size_t i = 0; i < MAX_LINKS; i++)
+	for (int i = 0; i < EVSET_EVENTS; i++)
 		es->inherit_fd[i] = -1;
 	/*
 	 * Mark before the events exist: a thread the process creates in between
@@ -790,7 +765,7 @@ static int evset_attach(struct tracer *t, struct target *tg, const struct libc_p
 	if (!err)
 		err = sites_publish(t, plan, dev, ino);
 	/* event 0: every entry site; event 1: every return site */
-	for (int ret = 0; ret <= 1 && !err; ret++) {
+	for (int ret = 0; ret < EVSET_EVENTS && !err; ret++) {
 		struct bpf_program *prog = ret ? t->skel->progs.alloc_exit : t->skel->progs.alloc_enter;
 		int n = es->nev++, id = -ENOENT, pfd;
 		char name[32];
