@@ -367,6 +367,7 @@ CALLEES = {
     "make_fixture": {"<listcomp>", "make_fixture.<locals>.<listcomp>"},
     "test_retains": {"make_fixture"}, "test_churn": {"make_fixture"}, "test_small_leak": set(),
     "block_gen": set(), "fetch_blocks": {"sleep"}, "keep": set(),
+    "coro_churn": {"sleep", "<listcomp>", "coro_churn.<locals>.<listcomp>"},
     "größe": set(), "Käse.分配": set(), "分配": set(), "𠀋": set(),
 }
 

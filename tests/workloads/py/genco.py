@@ -31,7 +31,7 @@ async def fetch_blocks(n):
         await asyncio.sleep(0.005)
 
 
-async def churn(n):
+async def coro_churn(n):
     for _ in range(n):
         junk = [bytes(CORO_BLOCK + 64) for _ in range(4)]
         del junk
@@ -39,7 +39,7 @@ async def churn(n):
 
 
 async def serve():
-    await asyncio.gather(fetch_blocks(200), churn(300))
+    await asyncio.gather(fetch_blocks(200), coro_churn(300))
 
 
 def line_of(func, marker):
