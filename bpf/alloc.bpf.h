@@ -14,6 +14,8 @@
 
 /* Set by user space before load. */
 const volatile bool probe_only = false;	/* bench floor: probes fire and return at once */
+const volatile __u64 sample_bytes = 0;	/* --sample-bytes N; 0: every block, exactly */
+const volatile __u32 sample_gaps[MS_SAMPLE_GAPS] = {};	/* exponential, mean MS_SAMPLE_ONE */
 
 /* Map sizes are placeholders: user space sets them from options before load. */
 /* The call a thread is in, between entry and return probe; freed with the thread. */
@@ -52,10 +54,13 @@ struct {
 	__type(value, struct ms_stack);
 } stacks SEC(".maps");
 
+#define MS_STACK_WIN 4096	/* bytes of native stack read at once, from sp up */
+
 /* Per-CPU scratch: a stack is too big for the BPF stack. */
 struct stack_scratch {
 	struct ms_stack st;
 	__u64 last_id;		/* the id this CPU stored last: allocation loops repeat it */
+	__u8 win[MS_STACK_WIN + 16];	/* the top of the user stack (+ slack for masked reads) */
 };
 
 struct {
@@ -113,15 +118,40 @@ static __always_inline __u64 hash_step(__u64 h, __u64 v)
 	return h ^ (h >> 29);
 }
 
-/*
- * Stack id of a user stack whose innermost frame is first, walked from the frame
- * pointer fp. The frames are hashed as they are read (the id) and stored once
- * per id. Our own walk costs less than bpf_get_stack()'s perf callchain
- * machinery.
- */
-static __always_inline __u64 stack_id_walk(__u64 first, __u64 fp, __u32 flags)
+struct vma_found {
+	__u64 start, end, off, dev, ino;
+};
+
+static long vma_found_cb(struct task_struct *task, struct vm_area_struct *vma, struct vma_found *f)
 {
-	__u64 h = 14695981039346656037ULL ^ flags;	/* FNV offset basis */
+	struct file *file = vma->vm_file;
+
+	f->start = vma->vm_start;
+	f->end = vma->vm_end;
+	f->off = vma->vm_pgoff << 12;
+	if (file) {
+		f->ino = BPF_CORE_READ(file, f_inode, i_ino);
+		f->dev = BPF_CORE_READ(file, f_inode, i_sb, s_dev);
+	}
+	return 0;
+}
+
+/*
+ * Stack id of the user stack at an allocator's entry probe, by frame pointers.
+ * rbp still belongs to the caller, so its frame gives the caller's caller: the
+ * direct caller is read from [sp] (placement guarantees that sp and rbp are
+ * untouched at the probe). Each bpf_probe_read_user() costs ~95 ns whatever
+ * its size, so the top MS_STACK_WIN bytes of the stack are read at once and
+ * the frames found there cost nothing more; a frame pointer must lie in the
+ * thread's stack mapping (found once per thread: [p->stk_lo, p->stk_hi)),
+ * which stops a walk through code built without frame pointers, where rbp is
+ * any value, at its first step. The frames are hashed as they are read (the
+ * id) and stored once per id.
+ */
+static __always_inline __u64 stack_id_get(struct pt_regs *ctx, struct ms_pending *p, __u64 sp)
+{
+	__u64 h = 14695981039346656037ULL;	/* FNV offset basis */
+	__u64 fp = PT_REGS_FP(ctx), lo = sp, win_hi, size;
 	struct stack_scratch *sc;
 	struct ms_stack *st;
 	__u32 zero = 0, nr = 1;
@@ -129,26 +159,56 @@ static __always_inline __u64 stack_id_walk(__u64 first, __u64 fp, __u32 flags)
 	sc = bpf_map_lookup_elem(&stack_scratch, &zero);
 	if (!sc)
 		return 0;
+	if (sp < p->stk_lo || sp >= p->stk_hi) {
+		struct vma_found f = {};
+
+		if (bpf_find_vma(bpf_get_current_task_btf(), sp, vma_found_cb, &f, 0))
+			goto err;
+		p->stk_lo = f.start;
+		p->stk_hi = f.end;
+	}
+	/*
+	 * Every page from sp up was touched by the frames of the callers, unless
+	 * one of them left a large local untouched: then only sp's own page is
+	 * certain (a read that meets a page never touched fails).
+	 */
+	win_hi = p->stk_hi - sp > MS_STACK_WIN ? sp + MS_STACK_WIN : p->stk_hi;
+	size = win_hi - sp;
+	if (size < 8 || size > MS_STACK_WIN)
+		goto err;
+	if (bpf_probe_read_user(sc->win, size, (void *)sp)) {
+		win_hi = (sp | (MS_PAGE_SIZE - 1)) + 1;
+		size = win_hi - sp;
+		if (size < 8 || size > MS_STACK_WIN || bpf_probe_read_user(sc->win, size, (void *)sp))
+			goto err;
+	}
 	st = &sc->st;
-	st->ips[0] = first;
-	h = hash_step(h, first);
+	st->ips[0] = *(__u64 *)sc->win;
+	if (!st->ips[0])
+		goto err;
+	h = hash_step(h, st->ips[0]);
 	for (int i = 1; i < MS_MAX_FRAMES; i++) {
 		struct {
 			__u64 fp;
 			__u64 ret;
 		} frame;
 
-		if (bpf_probe_read_user(&frame, sizeof(frame), (void *)fp) || !frame.ret)
+		if (fp < lo || (fp & 7) || fp + sizeof(frame) > p->stk_hi)
+			break;	/* frames live at rising addresses in the stack: anything else is not a frame */
+		if (fp + sizeof(frame) <= win_hi)
+			frame = *(typeof(frame) *)(sc->win + ((fp - sp) & (MS_STACK_WIN - 1)));
+		else if (bpf_probe_read_user(&frame, sizeof(frame), (void *)fp))
+			break;
+		if (!frame.ret)
 			break;
 		st->ips[i] = frame.ret;
 		h = hash_step(h, frame.ret);
 		nr++;
-		if (frame.fp <= fp)
-			break;	/* frames live at rising addresses: anything else is not a frame */
+		lo = fp + sizeof(frame);
 		fp = frame.fp;
 	}
 	st->nr = nr;
-	st->flags = flags;
+	st->flags = 0;
 	if (h == 0)
 		h = 1;
 	if (h == sc->last_id)
@@ -164,25 +224,12 @@ static __always_inline __u64 stack_id_walk(__u64 first, __u64 fp, __u32 flags)
 	}
 	sc->last_id = h;
 	return h;
+err:
+	count(MS_C_STACK_ERRORS);
+	return 0;
 }
 
-/*
- * Stack id at an allocator's entry probe. rbp still belongs to the caller, so
- * its frame gives the caller's caller: the direct caller is read from [sp]
- * (placement guarantees that sp and rbp are untouched at the probe).
- */
-static __always_inline __u64 stack_id_get(struct pt_regs *ctx, __u64 sp)
-{
-	__u64 ret_addr = 0;
-
-	if (bpf_probe_read_user(&ret_addr, sizeof(ret_addr), (void *)sp) || !ret_addr) {
-		count(MS_C_STACK_ERRORS);
-		return 0;
-	}
-	return stack_id_walk(ret_addr, PT_REGS_FP(ctx), 0);
-}
-
-/* Add delta bytes / allocs to (tgid, stacks); new_alloc also counts an allocation. */
+/* Add delta bytes / allocs to (tgid, stacks); new_alloc also counts them as allocated. */
 static __always_inline void stat_add(__u32 tgid, const struct ms_alloc_val *owner, __s64 bytes,
 				     __s64 nallocs, bool new_alloc)
 {
@@ -207,7 +254,7 @@ static __always_inline void stat_add(__u32 tgid, const struct ms_alloc_val *owne
 	__sync_fetch_and_add(&v->live_allocs, nallocs);
 	if (new_alloc) {
 		__sync_fetch_and_add(&v->alloc_bytes, bytes);
-		__sync_fetch_and_add(&v->allocs, 1);
+		__sync_fetch_and_add(&v->allocs, nallocs);
 	}
 }
 
@@ -223,17 +270,21 @@ static __always_inline bool block_del(void *map, __u32 tgid, __u64 addr)
 	old = *v;
 	if (bpf_map_delete_elem(map, &key))
 		return false;	/* another thread freed it first */
-	stat_add(tgid, &old, -(__s64)old.size, -1, false);
+	stat_add(tgid, &old, -(__s64)old.size, -(__s64)old.allocs, false);
 	return true;
 }
 
-/* A new block at addr of size bytes, owned by the stacks in owner (its size is ignored). */
+/*
+ * A new block at addr, owned by the stacks in owner and standing for size bytes
+ * in nallocs allocations (1, or more for a sample).
+ */
 static __always_inline void block_add(void *map, __u32 tgid, __u64 addr, __u64 size,
-				      const struct ms_alloc_val *owner)
+				      __u64 nallocs, const struct ms_alloc_val *owner)
 {
 	struct ms_alloc_key key = { .tgid = tgid, .addr = addr };
 	struct ms_alloc_val val = {
 		.size = size, .stack_id = owner->stack_id, .py_stack_id = owner->py_stack_id,
+		.allocs = nallocs,
 	};
 	long err;
 
@@ -247,7 +298,47 @@ static __always_inline void block_add(void *map, __u32 tgid, __u64 addr, __u64 s
 		count(MS_C_DROP_ALLOCS);
 		return;
 	}
-	stat_add(tgid, &val, size, 1, true);
+	stat_add(tgid, &val, size, nallocs, true);
+}
+
+static __always_inline __u64 sample_gap(void)
+{
+	return sample_bytes * sample_gaps[bpf_get_prandom_u32() & (MS_SAMPLE_GAPS - 1)] / MS_SAMPLE_ONE;
+}
+
+/*
+ * What the block of a heap call of size bytes will stand for (p->weight bytes
+ * in p->wallocs allocations; 0 allocations: not kept). Exact: itself. With
+ * --sample-bytes N a block of N bytes or more is kept exactly, and the smaller
+ * ones are sampled as a Poisson process of rate 1/N over each thread's bytes:
+ * a block is kept when the thread's byte count crosses one of its sample
+ * points, and each point crossed stands for N bytes, an unbiased estimate
+ * whatever the sizes. A kept block skips no work; the others skip the stack
+ * walks and the maps, which is most of the cost of a probe after its trap.
+ */
+static __always_inline void sample(struct ms_pending *p, __u64 size)
+{
+	__u64 n = 0;
+
+	p->weight = size;
+	p->wallocs = 1;
+	if (!sample_bytes || size >= sample_bytes)
+		return;
+	if (!p->sample_armed) {
+		p->sample_left = sample_gap();
+		p->sample_armed = 1;
+	}
+	p->sample_left -= size;
+	for (int i = 0; i < 64 && p->sample_left <= 0; i++) {
+		p->sample_left += sample_gap();
+		n++;
+	}
+	if (p->sample_left <= 0)
+		p->sample_left = sample_gap();	/* gaps of ~0 64 times in a row: start afresh */
+	p->weight = n * sample_bytes;
+	p->wallocs = size ? (p->weight + size / 2) / size : n;
+	if (n && !p->wallocs)
+		p->wallocs = 1;
 }
 
 /*
@@ -273,24 +364,6 @@ struct {
 	__type(key, struct ms_site_key);
 	__type(value, __u32);			/* enum ms_kind */
 } sites SEC(".maps");
-
-struct vma_found {
-	__u64 start, end, off, dev, ino;
-};
-
-static long vma_found_cb(struct task_struct *task, struct vm_area_struct *vma, struct vma_found *f)
-{
-	struct file *file = vma->vm_file;
-
-	f->start = vma->vm_start;
-	f->end = vma->vm_end;
-	f->off = vma->vm_pgoff << 12;
-	if (file) {
-		f->ino = BPF_CORE_READ(file, f_inode, i_ino);
-		f->dev = BPF_CORE_READ(file, f_inode, i_sb, s_dev);
-	}
-	return 0;
-}
 
 /*
  * The kind of call probed at this probe's address: its file offset in the
@@ -350,20 +423,30 @@ static __always_inline int call_enter(struct pt_regs *ctx, struct ms_pending *p,
 	p->arg = arg;
 	p->stack_id = 0;
 	p->py_stack_id = 0;
-	if (kind != MS_K_MUNMAP) {
-		p->stack_id = stack_id_get(ctx, sp);
+	p->weight = size;
+	p->wallocs = 1;
+	if (kind <= MS_K__HEAP_LAST)
+		sample(p, size);
+	if (p->wallocs && kind != MS_K_MUNMAP) {
+		p->stack_id = stack_id_get(ctx, p, sp);
 		p->py_stack_id = py_stack_id_get();
 	}
 	p->kind = kind;
 	return 0;
 }
 
+/* What the return probe needs of a pending call. */
+struct call {
+	__u32 kind;
+	__u64 size, arg, stack_id, py_stack_id, weight, wallocs;
+};
+
 /*
  * Return of an allocator call: the pending record of this thread, if it belongs
  * to this very call (same kind, stack pointer one return address above the
- * entry's). Copies it out and clears it.
+ * entry's). Copies out what the return needs and clears it.
  */
-static __always_inline bool call_exit(struct pt_regs *ctx, __u32 kind, struct ms_pending *out)
+static __always_inline bool call_exit(struct pt_regs *ctx, __u32 kind, struct call *out)
 {
 	struct ms_pending *p = pending_get(false);
 
@@ -374,7 +457,13 @@ static __always_inline bool call_exit(struct pt_regs *ctx, __u32 kind, struct ms
 	/* kind 0: a probe without cookie, only the stack pointer tells */
 	if ((kind && p->kind != kind) || PT_REGS_SP(ctx) != p->sp + 8)
 		return false;	/* the return of a nested call we skipped */
-	*out = *p;
+	out->kind = p->kind;
+	out->size = p->size;
+	out->arg = p->arg;
+	out->stack_id = p->stack_id;
+	out->py_stack_id = p->py_stack_id;
+	out->weight = p->weight;
+	out->wallocs = p->wallocs;
 	p->kind = 0;
 	return true;
 }

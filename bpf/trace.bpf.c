@@ -49,8 +49,8 @@ static __always_inline int free_enter(struct pt_regs *ctx, struct ms_pending *p,
 		count(MS_C_NESTED);	/* realloc(p, 0) frees through free() */
 		return 0;
 	}
-	if (!block_del(&allocs, id >> 32, ptr))
-		count(MS_C_UNKNOWN_FREES);
+	if (!block_del(&allocs, id >> 32, ptr) && !sample_bytes)
+		count(MS_C_UNKNOWN_FREES);	/* sampling leaves most blocks untracked */
 	return 0;
 }
 
@@ -144,7 +144,7 @@ static __always_inline void region_keep(__u32 tgid, __u64 start, __u64 len, cons
 {
 	struct ms_alloc_key key = { .tgid = tgid, .addr = start };
 	struct ms_alloc_val val = {
-		.size = len, .stack_id = owner->stack_id, .py_stack_id = owner->py_stack_id,
+		.size = len, .stack_id = owner->stack_id, .py_stack_id = owner->py_stack_id, .allocs = 1,
 	};
 
 	if (bpf_map_update_elem(&mmaps, &key, &val, BPF_ANY))
@@ -201,7 +201,7 @@ static __always_inline void remap(__u32 tgid, __u64 old_addr, __u64 new_addr, __
 	if (bpf_map_delete_elem(&mmaps, &key))
 		return;
 	stat_add(tgid, &old, -(__s64)old.size, -1, false);
-	block_add(&mmaps, tgid, new_addr, new_size, &old);
+	block_add(&mmaps, tgid, new_addr, new_size, 1, &old);
 }
 
 SEC("uretprobe")
@@ -210,7 +210,7 @@ int BPF_KRETPROBE(alloc_exit, __u64 ret)
 	__u32 kind = bpf_get_attach_cookie(ctx);
 	__u32 tgid = cur_tgid();
 	struct ms_alloc_val owner;
-	struct ms_pending p;
+	struct call p;
 
 	if (probe_only || !call_exit(ctx, kind, &p))
 		return 0;
@@ -218,6 +218,7 @@ int BPF_KRETPROBE(alloc_exit, __u64 ret)
 	owner.size = 0;
 	owner.stack_id = p.stack_id;
 	owner.py_stack_id = p.py_stack_id;
+	owner.allocs = 0;
 	switch (kind) {
 	case MS_K_MALLOC:
 	case MS_K_CALLOC:
@@ -225,7 +226,8 @@ int BPF_KRETPROBE(alloc_exit, __u64 ret)
 	case MS_K_VALLOC:
 		if (!ret)
 			break;
-		block_add(&allocs, tgid, ret, p.size, &owner);
+		if (p.wallocs)
+			block_add(&allocs, tgid, ret, p.weight, p.wallocs, &owner);
 		return 0;
 	case MS_K_REALLOC:
 		/*
@@ -242,14 +244,19 @@ int BPF_KRETPROBE(alloc_exit, __u64 ret)
 		}
 		if (p.arg)
 			block_del(&allocs, tgid, p.arg);
-		block_add(&allocs, tgid, ret, p.size, &owner);
+		if (p.wallocs)
+			block_add(&allocs, tgid, ret, p.weight, p.wallocs, &owner);
 		return 0;
 	case MS_K_POSIX_MEMALIGN: {
 		__u64 addr = 0;
 
-		if ((int)ret != 0 || bpf_probe_read_user(&addr, sizeof(addr), (void *)p.arg) || !addr)
+		if ((int)ret != 0)
 			break;
-		block_add(&allocs, tgid, addr, p.size, &owner);
+		if (!p.wallocs)
+			return 0;
+		if (bpf_probe_read_user(&addr, sizeof(addr), (void *)p.arg) || !addr)
+			break;
+		block_add(&allocs, tgid, addr, p.weight, p.wallocs, &owner);
 		return 0;
 	}
 	case MS_K_MMAP:
@@ -257,7 +264,7 @@ int BPF_KRETPROBE(alloc_exit, __u64 ret)
 			return 0;	/* a reservation (PROT_NONE) or a zero length */
 		if (ret >= MAP_FAILED_MIN)
 			break;
-		block_add(&mmaps, tgid, ret, p.size, &owner);
+		block_add(&mmaps, tgid, ret, p.size, 1, &owner);
 		return 0;
 	case MS_K_MUNMAP:
 		if ((int)ret != 0)
@@ -333,10 +340,11 @@ int BPF_PROG(exec_event, struct task_struct *p, pid_t old_pid, struct linux_binp
 	__u32 tgid = BPF_CORE_READ(p, tgid);
 	struct ms_pending *pend;
 
-	/* the new image maps libc elsewhere: forget the mapping the probes saw */
+	/* the new image maps libc and its stack elsewhere: forget the mappings the probes saw */
 	pend = bpf_task_storage_get(&pending, p, 0, 0);
 	if (pend) {
 		pend->vm_end = 0;
+		pend->stk_hi = 0;
 		for (int i = 0; i < MS_SITE_CACHE; i++)
 			pend->site_kind[i] = 0;
 	}

@@ -25,6 +25,7 @@ enum ms_kind {
 	MS_K_MEMALIGN,		/* memalign, aligned_alloc: (align, size) */
 	MS_K_POSIX_MEMALIGN,	/* (void **memptr, align, size), returns 0 on success */
 	MS_K_VALLOC,		/* valloc, pvalloc: (size) */
+	MS_K__HEAP_LAST = MS_K_VALLOC,	/* the heap calls above: sampled with --sample-bytes */
 	MS_K_MMAP,
 	MS_K_MUNMAP,
 	MS_K_MREMAP,
@@ -40,10 +41,16 @@ struct ms_alloc_key {
 };
 
 struct ms_alloc_val {
-	__u64 size;
+	__u64 size;		/* bytes it stands for: its size, or an estimate when sampled */
 	__u64 stack_id;
 	__u64 py_stack_id;	/* 0: no Python stack */
+	__u64 allocs;		/* allocations it stands for: 1, or an estimate when sampled */
 };
+
+/* Gaps between the samples of --sample-bytes: exponential quantiles, mean MS_SAMPLE_ONE. */
+#define MS_SAMPLE_GAPS	256
+#define MS_SAMPLE_ONE	65536
+#define MS_SAMPLE_MAX	(1ULL << 40)	/* largest --sample-bytes: keeps N * gap within 64 bits */
 
 /* Per-(process, stack) accounting. */
 struct ms_stat_key {
@@ -120,7 +127,10 @@ struct ms_pending {
 	__u64 stack_id;
 	__u64 py_stack_id;
 	__u32 kind;		/* enum ms_kind */
-	__u32 pad;
+	__u32 sample_armed;	/* sample_left holds a gap (--sample-bytes) */
+	__u64 weight;		/* bytes the call's block will stand for ... */
+	__u64 wallocs;		/* ... and allocations: 0, not sampled */
+	__s64 sample_left;	/* bytes of small blocks until this thread's next sample */
 	/*
 	 * The thread's last probed mapping (of libc), to tell the site of a probe
 	 * from its address when the probe carries no cookie (tracefs events):
@@ -133,6 +143,8 @@ struct ms_pending {
 	__u32 site_kind[MS_SITE_CACHE];
 	__u32 site_next;	/* the slot to replace next */
 	__u32 pad2;
+	/* the thread's stack mapping [stk_lo, stk_hi), as last found around sp; cleared at exec */
+	__u64 stk_lo, stk_hi;
 };
 
 /* A probed site of a libc file: the kind of call at it (map "sites"). */
@@ -319,13 +331,13 @@ struct ms_task_rec {
 
 _Static_assert(sizeof(struct ms_task_rec) == 72, "ms_task_rec layout");
 _Static_assert(sizeof(struct ms_alloc_key) == 16, "ms_alloc_key layout");
-_Static_assert(sizeof(struct ms_alloc_val) == 24, "ms_alloc_val layout");
+_Static_assert(sizeof(struct ms_alloc_val) == 32, "ms_alloc_val layout");
 _Static_assert(sizeof(struct ms_stat_key) == 24, "ms_stat_key layout");
 _Static_assert(sizeof(struct ms_py_frame) == 24, "ms_py_frame layout");
 _Static_assert(sizeof(struct ms_py_stack) == 8 + 24 * MS_PY_MAX_FRAMES, "ms_py_stack layout");
 _Static_assert(sizeof(struct ms_stat_val) == 32, "ms_stat_val layout");
 _Static_assert(sizeof(struct ms_stack) == 8 + 8 * MS_MAX_FRAMES, "ms_stack layout");
-_Static_assert(sizeof(struct ms_pending) == 88 + 8 * MS_SITE_CACHE + 4 * MS_SITE_CACHE + 8,
+_Static_assert(sizeof(struct ms_pending) == 112 + 8 * MS_SITE_CACHE + 4 * MS_SITE_CACHE + 8 + 16,
 	       "ms_pending layout");
 _Static_assert(sizeof(struct ms_event) == 72, "ms_event layout");
 _Static_assert(sizeof(struct ms_oom_event) == 128 + 8 * MS_OOM_KSTACK + 2 * MS_COMM_LEN +

@@ -23,6 +23,7 @@
 #include "memslope.skel.h"
 #include "placement.h"
 #include "procmaps.h"
+#include "sample.h"
 #include "tracefs.h"
 
 /* One libc entry point: which kind of call it is and what its entry reads. */
@@ -177,6 +178,8 @@ static uint32_t pow2_at_least(uint32_t v, uint32_t min);
 static void skel_configure(struct memslope_bpf *skel, const struct tracer_opts *o)
 {
 	skel->rodata->probe_only = o->probe_only;
+	skel->rodata->sample_bytes = o->sample_bytes;
+	sample_gaps_fill((uint32_t *)skel->rodata->sample_gaps);
 	skel->rodata->nr_cpus = libbpf_num_possible_cpus() > 0 ? libbpf_num_possible_cpus() : 1;
 	bpf_map__set_max_entries(skel->maps.allocs, o->max_allocs);
 	bpf_map__set_max_entries(skel->maps.stacks, o->max_stacks);

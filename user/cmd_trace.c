@@ -48,6 +48,11 @@ static const char usage_text[] =
 "      --max-allocs N       live blocks tracked at once (default 262144)\n"
 "      --max-stacks N       distinct stacks kept (default 16384)\n"
 "      --ringbuf-size BYTES process-event ring buffer (default 256K)\n"
+"      --sample-bytes SIZE  keep one heap block per SIZE bytes allocated, on average (e.g. 512K),\n"
+"                           blocks of SIZE or more always: live bytes and allocations become\n"
+"                           unbiased estimates, and the BPF work of the blocks not kept (stack\n"
+"                           walks, map updates) is saved; each call's probe trap remains\n"
+"                           (default: every block, exactly)\n"
 "      --probe-only         attach probes that do nothing (measures the probe floor)\n"
 "      --no-placement       probe functions at their symbols, not at emulated instructions\n"
 "  -q, --quiet              no live table\n"
@@ -75,6 +80,7 @@ enum {
 	OPT_MAX_STACKS,
 	OPT_RINGBUF,
 	OPT_PROBE_ONLY,
+	OPT_SAMPLE_BYTES,
 	OPT_NO_PLACEMENT,
 	OPT_ALERTS,
 };
@@ -96,6 +102,7 @@ static const struct option long_opts[] = {
 	{ "max-stacks", required_argument, NULL, OPT_MAX_STACKS },
 	{ "ringbuf-size", required_argument, NULL, OPT_RINGBUF },
 	{ "probe-only", no_argument, NULL, OPT_PROBE_ONLY },
+	{ "sample-bytes", required_argument, NULL, OPT_SAMPLE_BYTES },
 	{ "no-placement", no_argument, NULL, OPT_NO_PLACEMENT },
 	{ "alerts", required_argument, NULL, OPT_ALERTS },
 	{ "quiet", no_argument, NULL, 'q' },
@@ -231,6 +238,11 @@ static int parse_args(int argc, char **argv, struct trace_args *a)
 			break;
 		case OPT_PROBE_ONLY:
 			a->topts.probe_only = true;
+			break;
+		case OPT_SAMPLE_BYTES:
+			if (parse_bytes(optarg, &bytes) || bytes > MS_SAMPLE_MAX)
+				return usage_error("invalid --sample-bytes '%s' (0 to 1T, e.g. 512K; 0: exact)", optarg);
+			a->topts.sample_bytes = bytes;
 			break;
 		case OPT_NO_PLACEMENT:
 			a->topts.no_placement = true;
@@ -422,6 +434,7 @@ int cmd_trace(int argc, char **argv)
 		pr_err("out of memory");
 		return 1;
 	}
+	trace_state__set_sample_bytes(ts, a.topts.sample_bytes);
 	if (a.alerts) {
 		alerts_fd = strcmp(a.alerts, "-") ? open(a.alerts, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644)
 						  : dup(STDOUT_FILENO);

@@ -267,6 +267,7 @@ static struct json_object *json_report(const struct rpt *r, int *err)
 	jw_set_double(err, root, "duration_s", r->duration_s);
 	jw_set_double(err, root, "interval_s", r->interval_s);
 	jw_set_str(err, root, "mode", r->mode ? r->mode : "exact");
+	jw_set_u64(err, root, "sample_bytes", r->sample_bytes);
 
 	o = jw_set_new(err, root, "target", json_object_new_object());
 	jw_set_int(err, o, "pid", r->target_pid);
@@ -584,7 +585,11 @@ static void print_header(struct line *l, const struct rpt *r, bool final, FILE *
 	if (!is_watch(r))
 		ln_printf(l, ", %s live in %zu stack%s", fmt_bytes(live, sizeof(live), total),
 			  nstacks, nstacks == 1 ? "" : "s");
-	ln_printf(l, " (%s)", r->mode ? r->mode : "exact");
+	ln_printf(l, " (%s", r->mode ? r->mode : "exact");
+	if (r->sample_bytes)
+		ln_printf(l, ", heap sampled every %s: estimates",
+			  fmt_bytes(live, sizeof(live), r->sample_bytes));
+	ln_printf(l, ")");
 	ln_emit(l, f);
 }
 

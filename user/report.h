@@ -84,6 +84,7 @@ struct rpt {
 	double duration_s;
 	double interval_s;
 	const char *mode;	/* "exact" or "watch" */
+	uint64_t sample_bytes;	/* exact mode sampled 1 in this many heap bytes; 0: not sampled */
 	int target_pid;
 	char **target_argv;	/* NULL-terminated; may be NULL */
 	bool target_exited;

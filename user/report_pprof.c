@@ -501,8 +501,13 @@ int report__pprof_encode(const struct rpt *r, uint8_t **out, size_t *len)
 	for (i = 0; i < r->nprocs && !p.err; i++)
 		for (j = 0; j < r->procs[i].nstacks && !p.err; j++)
 			pp_sample(&p, &r->procs[i], &r->procs[i].stacks[j], key_pid, key_comm);
-	snprintf(buf, sizeof(buf), "memslope %s, %s mode, %s", MEMSLOPE_VERSION,
-		 r->mode ? r->mode : "exact", "exact live bytes per stack (unsampled)");
+	if (r->sample_bytes)
+		snprintf(buf, sizeof(buf), "memslope %s, %s mode, live bytes per stack estimated "
+			 "from heap samples every %llu bytes", MEMSLOPE_VERSION, r->mode ? r->mode : "exact",
+			 (unsigned long long)r->sample_bytes);
+	else
+		snprintf(buf, sizeof(buf), "memslope %s, %s mode, %s", MEMSLOPE_VERSION,
+			 r->mode ? r->mode : "exact", "exact live bytes per stack (unsampled)");
 	comment = pp_str(&p, buf);
 	perftools__profiles__value_type__init(&period_type);
 	period_type.type = pp_str(&p, "space");

@@ -498,6 +498,7 @@ static void rd_trace(struct rd *rd, struct json_object *root, struct rpt_doc *d)
 	r->mode = rd_str(rd, root, "", "mode");
 	if (r->mode && strcmp(r->mode, "exact") && strcmp(r->mode, "watch"))
 		rd_fail(rd, -EBADMSG, "mode: unknown mode \"%s\"", r->mode);
+	rd_u64(rd, root, "", "sample_bytes", &r->sample_bytes);
 
 	if ((o = rd_object(rd, root, "", "target"))) {
 		if (rd_int(rd, o, "target", "pid", 0, INT32_MAX, &v))

@@ -85,6 +85,7 @@ struct trace_state {
 	char **target_cmd;
 	time_t started_at;
 	double last_t;
+	uint64_t sample_bytes;	/* the tracer's --sample-bytes (0: exact) */
 	struct ms_counters counters;
 	const char *dump_dir;	/* where OOM dumps go */
 	int *purge;		/* exited pids whose map entries go at the next sample */
@@ -201,6 +202,11 @@ void trace_state__set_alerter(struct trace_state *ts, struct alerter *a)
 void trace_state__set_dump_dir(struct trace_state *ts, const char *dir)
 {
 	ts->dump_dir = dir;
+}
+
+void trace_state__set_sample_bytes(struct trace_state *ts, uint64_t n)
+{
+	ts->sample_bytes = n;
 }
 
 void trace_state__start(struct trace_state *ts, int target_pid, char **cmd)
@@ -1091,6 +1097,7 @@ struct rpt *trace_state__report(struct trace_state *ts, int top, bool final)
 	r->duration_s = ts->last_t;
 	r->interval_s = ts->interval;
 	r->mode = "exact";
+	r->sample_bytes = ts->sample_bytes;
 	r->target_pid = ts->target_pid;
 	r->target_argv = argv__dup(ts->target_cmd);
 	p = proc_find(ts, ts->target_pid);

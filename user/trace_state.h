@@ -21,6 +21,8 @@ struct alerter;
 void trace_state__set_alerter(struct trace_state *ts, struct alerter *a);
 /* OOM dumps of traced processes go to dir (NULL: the default). */
 void trace_state__set_dump_dir(struct trace_state *ts, const char *dir);
+/* The tracer samples heap blocks every n bytes (0: none): reports say they are estimates. */
+void trace_state__set_sample_bytes(struct trace_state *ts, uint64_t n);
 
 /* The trace begins now: its target and the command line (NULL with -p). */
 void trace_state__start(struct trace_state *ts, int target_pid, char **cmd);

@@ -217,6 +217,61 @@ def test_exact_frees_are_tracked(exact_run):
         res.why()
 
 
+# --- --sample-bytes: estimates of known truth ---------------------------------------------
+SAMPLE = 65536
+
+
+@pytest.fixture(scope="module")
+def sampled_run(trace, wl):
+    res = trace("-i", "0.5", "--sample-bytes", "64K", "--", wl("sampled"), 2, timeout=60)
+    line = next((ln for ln in res.stdout.splitlines() if ln.startswith("{")), None)
+    assert line is not None, "sampled printed no truth\n" + res.why()
+    return res, json.loads(line)
+
+
+def test_sampled_estimates_live_bytes(sampled_run):
+    """Small blocks are sampled every 64 KiB on average: 20 MB in 200,000 blocks of 100 B
+    gives ~305 samples (a standard error of ~6 %), so +-25 % is > 4 standard errors; a
+    sampler that kept every block (weight 1) or weighted samples wrongly is far off."""
+    res, truth = sampled_run
+    assert res.rc == 0, res.why()
+    rep = res.report
+    assert rep["sample_bytes"] == SAMPLE, res.why()
+    assert "heap sampled every 64.0 KiB: estimates" in res.stderr, res.why()
+    pr = target_proc(res)
+    for func in ("keep_small", "keep_mixed"):
+        want_bytes, want_allocs = truth[func]
+        st = stacks_where_innermost(pr, func)
+        live = sum(s["live_bytes"] for s in st)
+        allocs = sum(s["live_allocs"] for s in st)
+        assert abs(live - want_bytes) <= 0.25 * want_bytes, f"{func}: {live} vs {want_bytes}\n" + res.why()
+        assert abs(allocs - want_allocs) <= 0.25 * want_allocs, f"{func}: {allocs} vs {want_allocs}\n" + res.why()
+        # each sample stands for whole multiples of the rate, never for less
+        assert live % SAMPLE == 0, f"{func}: {live}"
+
+
+def test_sampled_big_blocks_exact_and_frees_balance(sampled_run):
+    res, truth = sampled_run
+    pr = target_proc(res)
+    big = stacks_where_innermost(pr, "keep_big")
+    assert sum(s["live_bytes"] for s in big) == truth["keep_big"][0], res.why()
+    assert sum(s["live_allocs"] for s in big) == truth["keep_big"][1], res.why()
+    # 200,000 blocks allocated and freed: the samples among them are freed too
+    churn = stacks_where_innermost(pr, "churn_small")
+    assert churn and sum(s["live_bytes"] for s in churn) == 0, res.why()
+    want = sum(16 + (i * 7919) % 2048 for i in range(200000))  # what churn_small allocates
+    got = sum(s["alloc_bytes"] for s in churn)
+    assert 0.75 * want <= got <= 1.25 * want, f"{got} vs {want}\n" + res.why()
+    # unknown frees are the rule when sampling: not shown as losses
+    assert res.report["stats"]["dropped_allocs"] == 0, res.why()
+
+
+def test_sample_bytes_usage(memslope):
+    r = subprocess.run([memslope, "trace", "--sample-bytes", "lots", "--", "true"],
+                       capture_output=True, text=True, timeout=10)
+    assert r.returncode == 2 and "invalid --sample-bytes 'lots'" in r.stderr, r.stderr
+
+
 # --- churn: lots of traffic, bounded live bytes -----------------------------------------
 @pytest.fixture(scope="module")
 def churn_run(trace, wl):
