@@ -136,22 +136,38 @@ static long vma_found_cb(struct task_struct *task, struct vm_area_struct *vma, s
 	return 0;
 }
 
+/* The stack mapping of this thread around sp, in p->stk_lo/stk_hi (found once per thread). */
+static __always_inline bool stack_bounds(struct ms_pending *p, __u64 sp)
+{
+	struct vma_found f = {};
+
+	if (sp >= p->stk_lo && sp < p->stk_hi)
+		return true;
+	if (bpf_find_vma(bpf_get_current_task_btf(), sp, vma_found_cb, &f, 0))
+		return false;
+	p->stk_lo = f.start;
+	p->stk_hi = f.end;
+	return true;
+}
+
 /*
- * Stack id of the user stack at an allocator's entry probe, by frame pointers.
- * rbp still belongs to the caller, so its frame gives the caller's caller: the
- * direct caller is read from [sp] (placement guarantees that sp and rbp are
- * untouched at the probe). Each bpf_probe_read_user() costs ~95 ns whatever
- * its size, so the top MS_STACK_WIN bytes of the stack are read at once and
- * the frames found there cost nothing more; a frame pointer must lie in the
- * thread's stack mapping (found once per thread: [p->stk_lo, p->stk_hi)),
+ * Stack id of the user stack by frame pointers, from sp and fp, its innermost
+ * frame ip (a fault) or, when ip is 0, the return address at [sp]: at an
+ * allocator's entry probe rbp still belongs to the caller, so its frame gives
+ * the caller's caller, and the direct caller is at [sp] (placement guarantees
+ * that sp and rbp are untouched at the probe). Each bpf_probe_read_user()
+ * costs ~95 ns whatever its size, so the top MS_STACK_WIN bytes of the stack
+ * are read at once and the frames found there cost nothing more; a frame
+ * pointer must lie in the thread's stack mapping ([p->stk_lo, p->stk_hi)),
  * which stops a walk through code built without frame pointers, where rbp is
  * any value, at its first step. The frames are hashed as they are read (the
  * id) and stored once per id.
  */
-static __always_inline __u64 stack_id_get(struct pt_regs *ctx, struct ms_pending *p, __u64 sp)
+static __always_inline __u64 stack_id_user(struct ms_pending *p, __u64 sp, __u64 fp, __u64 ip)
 {
-	__u64 h = 14695981039346656037ULL;	/* FNV offset basis */
-	__u64 fp = PT_REGS_FP(ctx), lo = sp, win_hi, size;
+	__u32 flags = ip ? MS_STACK_F_IP0 : 0;
+	__u64 h = 14695981039346656037ULL ^ flags;	/* FNV offset basis */
+	__u64 lo = sp, win_hi, size;
 	struct stack_scratch *sc;
 	struct ms_stack *st;
 	__u32 zero = 0, nr = 1;
@@ -159,14 +175,8 @@ static __always_inline __u64 stack_id_get(struct pt_regs *ctx, struct ms_pending
 	sc = bpf_map_lookup_elem(&stack_scratch, &zero);
 	if (!sc)
 		return 0;
-	if (sp < p->stk_lo || sp >= p->stk_hi) {
-		struct vma_found f = {};
-
-		if (bpf_find_vma(bpf_get_current_task_btf(), sp, vma_found_cb, &f, 0))
-			goto err;
-		p->stk_lo = f.start;
-		p->stk_hi = f.end;
-	}
+	if (!stack_bounds(p, sp))
+		goto err;
 	/*
 	 * Every page from sp up was touched by the frames of the callers, unless
 	 * one of them left a large local untouched: then only sp's own page is
@@ -183,7 +193,7 @@ static __always_inline __u64 stack_id_get(struct pt_regs *ctx, struct ms_pending
 			goto err;
 	}
 	st = &sc->st;
-	st->ips[0] = *(__u64 *)sc->win;
+	st->ips[0] = ip ? ip : *(__u64 *)sc->win;
 	if (!st->ips[0])
 		goto err;
 	h = hash_step(h, st->ips[0]);
@@ -208,7 +218,7 @@ static __always_inline __u64 stack_id_get(struct pt_regs *ctx, struct ms_pending
 		fp = frame.fp;
 	}
 	st->nr = nr;
-	st->flags = 0;
+	st->flags = flags;
 	if (h == 0)
 		h = 1;
 	if (h == sc->last_id)
@@ -428,7 +438,7 @@ static __always_inline int call_enter(struct pt_regs *ctx, struct ms_pending *p,
 	if (kind <= MS_K__HEAP_LAST)
 		sample(p, size);
 	if (p->wallocs && kind != MS_K_MUNMAP) {
-		p->stack_id = stack_id_get(ctx, p, sp);
+		p->stack_id = stack_id_user(p, sp, PT_REGS_FP(ctx), 0);
 		p->py_stack_id = py_stack_id_get();
 	}
 	p->kind = kind;

@@ -283,6 +283,42 @@ int BPF_KRETPROBE(alloc_exit, __u64 ret)
 	return 0;
 }
 
+/* --- watch mode: new pages, charged to the code that touched them ---------- */
+
+/*
+ * trace --mode watch (attached only then): a write to a page not present, a new
+ * anonymous page, is charged (MS_PAGE_SIZE, one page) to the faulting thread's
+ * stacks, native and Python. One probe per page of new memory instead of three
+ * per allocator call: it names the code whose memory grows, but it sees no
+ * free, so its bytes only rise; memory reused does not fault again. Faults on
+ * the thread's own stack are not charged.
+ */
+SEC("tp_btf/page_fault_user")
+int BPF_PROG(fault_event, unsigned long address, struct pt_regs *regs, unsigned long error_code)
+{
+	struct ms_alloc_val owner = {};
+	__u32 tgid = cur_tgid();
+	struct ms_pending *p;
+	__u64 sp;
+
+	/* x86 error code: bit 0 page present (a protection fault), bit 1 write */
+	if ((error_code & 3) != 2 || !bpf_map_lookup_elem(&targets, &tgid))
+		return 0;
+	p = pending_get(true);
+	if (!p) {
+		count(MS_C_DROP_PENDING);
+		return 0;
+	}
+	sp = regs->sp;
+	/* the stack itself, or its growth below the mapping (extended by this very fault) */
+	if (stack_bounds(p, sp) && address < p->stk_hi && (address >= p->stk_lo || sp - address < 65536))
+		return 0;
+	owner.stack_id = stack_id_user(p, sp, regs->bp, regs->ip);
+	owner.py_stack_id = py_stack_id_get();
+	stat_add(tgid, &owner, MS_PAGE_SIZE, 1, true);
+	return 0;
+}
+
 /* --- process lifecycle ---------------------------------------------------- */
 
 static __always_inline void emit(__u32 type, struct task_struct *task, __u32 ppid, __s32 code, __u32 flags,

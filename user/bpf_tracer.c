@@ -296,6 +296,7 @@ struct tracer *tracer__new(const struct tracer_opts *o, tracer_event_fn fn, void
 		}
 		bpf_program__set_autoattach(t->skel->progs.alloc_enter, false);
 		bpf_program__set_autoattach(t->skel->progs.alloc_exit, false);
+		bpf_program__set_autoattach(t->skel->progs.fault_event, o->faults);
 		err = memslope_bpf__load(t->skel);
 		t->multi = multi;
 		if (!err || err == -EPERM || err == -EACCES)
@@ -835,6 +836,8 @@ static int target_attach(struct tracer *t, struct target *tg)
 	double t0 = now_ms();
 	int err = 0;
 
+	if (t->opts.faults)	/* watch mode: the fault tracepoint covers every target */
+		return kill(tg->pid, 0) && errno == ESRCH ? -ESRCH : 0;
 	maps = procmaps__read(tg->pid, &n);
 	if (!maps)
 		return errno == ENOENT ? -ESRCH : -errno;
@@ -963,7 +966,7 @@ bool tracer__attached(const struct tracer *t, int pid)
 {
 	const struct target *tg = target_find(t, pid);
 
-	return tg && (tg->nlinks > 0 || tg->multi_fd[0] >= 0 || tg->evset);
+	return tg && (t->opts.faults || tg->nlinks > 0 || tg->multi_fd[0] >= 0 || tg->evset);
 }
 
 int tracer__poll(struct tracer *t, int timeout_ms)

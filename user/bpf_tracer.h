@@ -14,6 +14,7 @@ struct tracer_opts {
 	uint32_t max_mmaps;	/* live mmap regions */
 	uint32_t ringbuf_bytes;	/* lifecycle event ring buffer (--ringbuf-size) */
 	uint64_t sample_bytes;	/* --sample-bytes: 0, every heap block exactly */
+	bool faults;		/* watch mode: charge new pages (page faults) to stacks, no allocator probes */
 	bool probe_only;	/* attach probes that return at once (benchmark floor) */
 	bool no_placement;	/* probe at the symbols, not at emulated instructions (benchmark) */
 };

@@ -29,13 +29,21 @@ static const char usage_text[] =
 "       memslope trace [OPTIONS] [--] COMMAND [ARG...]\n"
 "\n"
 "Trace every allocation of a process and its children (libc malloc family and mmap),\n"
-"show which stacks own the live bytes while it runs, and report when it ends.\n"
+"show which stacks own the live bytes while it runs, and report when it ends. Stacks are\n"
+"native and, in CPython processes, Python (function, file:line), with a table by test.\n"
 "\n"
 "OPTIONS:\n"
 "  -p, --pid PID            trace a running process (and the children it starts)\n"
 "  -d, --duration SECONDS   stop after SECONDS (default: when the target exits, or Ctrl-C)\n"
 "  -i, --interval SECONDS   sampling interval (default 1)\n"
 "  -n, --top N              stacks shown per process (default 10)\n"
+"      --mode MODE          exact (default): every allocation of the libc malloc family, mmap\n"
+"                           and CPython's arenas, traced from its call to its free: live bytes\n"
+"                           per stack; costs a probe trap of ~1 us per call.\n"
+"                           watch: no allocator probes; each new page the process writes is\n"
+"                           charged to the stack (native and Python) that touched it: the code\n"
+"                           whose memory grows, at a cost per new page only, but frees are not\n"
+"                           seen (a stack's bytes only rise) and growth is judged on RSS\n"
 "      --json FILE          write the final report as JSON, schema memslope.trace/1 (- = stdout)\n"
 "      --pprof FILE         ... as a gzip-compressed pprof heap profile (go tool pprof)\n"
 "      --folded FILE        ... as folded stacks of live bytes (flamegraph.pl, speedscope)\n"
@@ -81,6 +89,7 @@ enum {
 	OPT_RINGBUF,
 	OPT_PROBE_ONLY,
 	OPT_SAMPLE_BYTES,
+	OPT_MODE,
 	OPT_NO_PLACEMENT,
 	OPT_ALERTS,
 };
@@ -103,6 +112,7 @@ static const struct option long_opts[] = {
 	{ "ringbuf-size", required_argument, NULL, OPT_RINGBUF },
 	{ "probe-only", no_argument, NULL, OPT_PROBE_ONLY },
 	{ "sample-bytes", required_argument, NULL, OPT_SAMPLE_BYTES },
+	{ "mode", required_argument, NULL, OPT_MODE },
 	{ "no-placement", no_argument, NULL, OPT_NO_PLACEMENT },
 	{ "alerts", required_argument, NULL, OPT_ALERTS },
 	{ "quiet", no_argument, NULL, 'q' },
@@ -239,6 +249,14 @@ static int parse_args(int argc, char **argv, struct trace_args *a)
 		case OPT_PROBE_ONLY:
 			a->topts.probe_only = true;
 			break;
+		case OPT_MODE:
+			if (!strcmp(optarg, "watch"))
+				a->topts.faults = true;
+			else if (!strcmp(optarg, "exact"))
+				a->topts.faults = false;
+			else
+				return usage_error("invalid --mode '%s' (exact or watch)", optarg);
+			break;
 		case OPT_SAMPLE_BYTES:
 			if (parse_bytes(optarg, &bytes) || bytes > MS_SAMPLE_MAX)
 				return usage_error("invalid --sample-bytes '%s' (0 to 1T, e.g. 512K; 0: exact)", optarg);
@@ -261,6 +279,8 @@ static int parse_args(int argc, char **argv, struct trace_args *a)
 			return 2;
 		}
 	}
+	if (a->topts.faults && (a->topts.sample_bytes || a->topts.probe_only))
+		return usage_error("%s", "--sample-bytes and --probe-only apply to --mode exact");
 	if (a->gcfg.crit_bps < a->gcfg.warn_bps)
 		return usage_error("%s", "--growth-crit must not be below --growth-warn");
 	if (optind < argc)
@@ -435,6 +455,7 @@ int cmd_trace(int argc, char **argv)
 		return 1;
 	}
 	trace_state__set_sample_bytes(ts, a.topts.sample_bytes);
+	trace_state__set_watch(ts, a.topts.faults);
 	if (a.alerts) {
 		alerts_fd = strcmp(a.alerts, "-") ? open(a.alerts, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644)
 						  : dup(STDOUT_FILENO);

@@ -582,9 +582,9 @@ static void print_header(struct line *l, const struct rpt *r, bool final, FILE *
 	}
 	ln_printf(l, "memslope: %s%s, %zu process%s", final ? "done after " : "",
 		  fmt_dur(dur, sizeof(dur), r->duration_s), r->nprocs, r->nprocs == 1 ? "" : "es");
-	if (!is_watch(r))
-		ln_printf(l, ", %s live in %zu stack%s", fmt_bytes(live, sizeof(live), total),
-			  nstacks, nstacks == 1 ? "" : "s");
+	if (!is_watch(r) || nstacks)
+		ln_printf(l, ", %s %s in %zu stack%s", fmt_bytes(live, sizeof(live), total),
+			  is_watch(r) ? "in new pages" : "live", nstacks, nstacks == 1 ? "" : "s");
 	ln_printf(l, " (%s", r->mode ? r->mode : "exact");
 	if (r->sample_bytes)
 		ln_printf(l, ", heap sampled every %s: estimates",
@@ -593,7 +593,9 @@ static void print_header(struct line *l, const struct rpt *r, bool final, FILE *
 	ln_emit(l, f);
 }
 
-static void print_stack_live(struct line *l, const struct rpt_stack *st, size_t rank, FILE *f)
+/* pages: watch mode, where a stack counts the new pages it touched, not live allocations */
+static void print_stack_live(struct line *l, const struct rpt_stack *st, size_t rank, bool pages,
+			     FILE *f)
 {
 	char live[32], delta[32], n[32];
 	size_t i, first = first_shown_frame(st);
@@ -601,9 +603,9 @@ static void print_stack_live(struct line *l, const struct rpt_stack *st, size_t 
 	ln_pad(l, COL_STACK);
 	ln_printf(l, "#%zu", rank);
 	ln_pad(l, COL_STACK + 3);
-	ln_printf(l, "%10s %10s %5s allocs  ", fmt_bytes(live, sizeof(live), st->live_bytes),
+	ln_printf(l, "%10s %10s %5s %s  ", fmt_bytes(live, sizeof(live), st->live_bytes),
 		  fmt_delta(delta, sizeof(delta), st->growth_bytes),
-		  fmt_count(n, sizeof(n), st->live_allocs));
+		  fmt_count(n, sizeof(n), st->live_allocs), pages ? "pages " : "allocs");
 	for (i = first; i < st->nframes && l->cols <= REPORT_TEXT_WIDTH; i++) {
 		if (i > first)
 			ln_puts(l, " ← ");
@@ -615,7 +617,8 @@ static void print_stack_live(struct line *l, const struct rpt_stack *st, size_t 
 	ln_emit(l, f);
 }
 
-static void print_stack_final(struct line *l, const struct rpt_stack *st, size_t rank, FILE *f)
+static void print_stack_final(struct line *l, const struct rpt_stack *st, size_t rank, bool pages,
+			      FILE *f)
 {
 	char live[32], delta[32], n[32], slope[32], total[32], nt[32];
 	size_t i, first = first_shown_frame(st);
@@ -623,15 +626,22 @@ static void print_stack_final(struct line *l, const struct rpt_stack *st, size_t
 	ln_pad(l, COL_STACK);
 	ln_printf(l, "#%zu", rank);
 	ln_pad(l, COL_STACK + 3);
-	/* "12.0 MiB live (+12.0 MiB, +4.0 MiB/s) in 1200 allocs; 4800 allocs, 48.0 MiB total" */
-	ln_printf(l, "%s live (%s", fmt_bytes(live, sizeof(live), st->live_bytes),
-		  fmt_delta(delta, sizeof(delta), st->growth_bytes));
+	/*
+	 * "12.0 MiB live (+12.0 MiB, +4.0 MiB/s) in 1200 allocs; 4800 allocs, 48.0 MiB total";
+	 * watch mode: "12.0 MiB in new pages (+12.0 MiB, +4.0 MiB/s): 3072 pages"
+	 */
+	ln_printf(l, "%s %s (%s", fmt_bytes(live, sizeof(live), st->live_bytes),
+		  pages ? "in new pages" : "live", fmt_delta(delta, sizeof(delta), st->growth_bytes));
 	if (st->slope_bps != 0 && isfinite(st->slope_bps))
 		ln_printf(l, ", %s/s", fmt_delta(slope, sizeof(slope), st->slope_bps));
-	ln_printf(l, ") in %s alloc%s; %s alloc%s, %s total",
-		  fmt_count(n, sizeof(n), st->live_allocs), st->live_allocs == 1 ? "" : "s",
-		  fmt_count(nt, sizeof(nt), st->allocs), st->allocs == 1 ? "" : "s",
-		  fmt_bytes(total, sizeof(total), st->alloc_bytes));
+	if (pages)
+		ln_printf(l, "): %s page%s", fmt_count(n, sizeof(n), st->live_allocs),
+			  st->live_allocs == 1 ? "" : "s");
+	else
+		ln_printf(l, ") in %s alloc%s; %s alloc%s, %s total",
+			  fmt_count(n, sizeof(n), st->live_allocs), st->live_allocs == 1 ? "" : "s",
+			  fmt_count(nt, sizeof(nt), st->allocs), st->allocs == 1 ? "" : "s",
+			  fmt_bytes(total, sizeof(total), st->alloc_bytes));
 	ln_fit(l, REPORT_TEXT_WIDTH);
 	ln_emit(l, f);
 
@@ -683,16 +693,17 @@ static void print_process(struct line *l, const struct rpt *r, const struct rpt_
 
 	for (i = 0; i < shown; i++) {
 		if (final)
-			print_stack_final(l, &p->stacks[i], i + 1, f);
+			print_stack_final(l, &p->stacks[i], i + 1, is_watch(r), f);
 		else
-			print_stack_live(l, &p->stacks[i], i + 1, f);
+			print_stack_live(l, &p->stacks[i], i + 1, is_watch(r), f);
 	}
 	if (shown < p->nstacks) {
 		for (i = shown; i < p->nstacks; i++)
 			rest += p->stacks[i].live_bytes;
 		ln_pad(l, COL_STACK);
-		ln_printf(l, "… %zu more stack%s, %s live", p->nstacks - shown,
-			  p->nstacks - shown == 1 ? "" : "s", fmt_bytes(heap, sizeof(heap), rest));
+		ln_printf(l, "… %zu more stack%s, %s %s", p->nstacks - shown,
+			  p->nstacks - shown == 1 ? "" : "s", fmt_bytes(heap, sizeof(heap), rest),
+			  is_watch(r) ? "in new pages" : "live");
 		ln_emit(l, f);
 	}
 

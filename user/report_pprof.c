@@ -501,7 +501,10 @@ int report__pprof_encode(const struct rpt *r, uint8_t **out, size_t *len)
 	for (i = 0; i < r->nprocs && !p.err; i++)
 		for (j = 0; j < r->procs[i].nstacks && !p.err; j++)
 			pp_sample(&p, &r->procs[i], &r->procs[i].stacks[j], key_pid, key_comm);
-	if (r->sample_bytes)
+	if (r->mode && !strcmp(r->mode, "watch"))
+		snprintf(buf, sizeof(buf), "memslope %s, watch mode: bytes of new pages per stack "
+			 "(page faults; frees not seen)", MEMSLOPE_VERSION);
+	else if (r->sample_bytes)
 		snprintf(buf, sizeof(buf), "memslope %s, %s mode, live bytes per stack estimated "
 			 "from heap samples every %llu bytes", MEMSLOPE_VERSION, r->mode ? r->mode : "exact",
 			 (unsigned long long)r->sample_bytes);

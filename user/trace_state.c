@@ -86,6 +86,7 @@ struct trace_state {
 	time_t started_at;
 	double last_t;
 	uint64_t sample_bytes;	/* the tracer's --sample-bytes (0: exact) */
+	bool watch;		/* stacks count new pages, not live allocations */
 	struct ms_counters counters;
 	const char *dump_dir;	/* where OOM dumps go */
 	int *purge;		/* exited pids whose map entries go at the next sample */
@@ -207,6 +208,11 @@ void trace_state__set_dump_dir(struct trace_state *ts, const char *dir)
 void trace_state__set_sample_bytes(struct trace_state *ts, uint64_t n)
 {
 	ts->sample_bytes = n;
+}
+
+void trace_state__set_watch(struct trace_state *ts, bool watch)
+{
+	ts->watch = watch;
 }
 
 void trace_state__start(struct trace_state *ts, int target_pid, char **cmd)
@@ -639,7 +645,7 @@ void trace_state__sample(struct trace_state *ts, double t)
 		if (!a->stack_id)
 			continue;
 		p = proc_find(ts, a->tgid);
-		if (p)
+		if (p && !ts->watch)	/* new pages are no heap: bytes freed since are not off */
 			p->heap += a->v.live_bytes;
 	}
 	for (p = ts->procs; p; p = p->next) {
@@ -649,8 +655,8 @@ void trace_state__sample(struct trace_state *ts, double t)
 		series__push(p->rss_series, t, (double)p->rss);
 		proc_push_point(p, t);
 		/* The exact live bytes are the clearest signal; RSS when allocations are not traced. */
-		growth__analyze(p->attached || p->heap ? p->heap_series : p->rss_series, &ts->gcfg, 0,
-				&p->growth);
+		growth__analyze((p->attached || p->heap) && !ts->watch ? p->heap_series : p->rss_series,
+				&ts->gcfg, 0, &p->growth);
 		/* Time to the limit counts from the process's RSS, whatever series grows. */
 		p->growth.eta_limit_s = -1;
 		if ((p->growth.verdict == GV_LEAK || p->growth.verdict == GV_GROWING) &&
@@ -1096,7 +1102,7 @@ struct rpt *trace_state__report(struct trace_state *ts, int top, bool final)
 	strftime(r->started_at, sizeof(r->started_at), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	r->duration_s = ts->last_t;
 	r->interval_s = ts->interval;
-	r->mode = "exact";
+	r->mode = ts->watch ? "watch" : "exact";
 	r->sample_bytes = ts->sample_bytes;
 	r->target_pid = ts->target_pid;
 	r->target_argv = argv__dup(ts->target_cmd);

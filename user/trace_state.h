@@ -23,6 +23,11 @@ void trace_state__set_alerter(struct trace_state *ts, struct alerter *a);
 void trace_state__set_dump_dir(struct trace_state *ts, const char *dir);
 /* The tracer samples heap blocks every n bytes (0: none): reports say they are estimates. */
 void trace_state__set_sample_bytes(struct trace_state *ts, uint64_t n);
+/*
+ * Watch mode: the tracer charges new pages to stacks (page faults) instead of
+ * tracing allocations. Stacks count bytes that only rise; growth is judged on RSS.
+ */
+void trace_state__set_watch(struct trace_state *ts, bool watch);
 
 /* The trace begins now: its target and the command line (NULL with -p). */
 void trace_state__start(struct trace_state *ts, int target_pid, char **cmd);

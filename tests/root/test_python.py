@@ -405,3 +405,55 @@ def test_report_predates_interpreter_shutdown(runs, name):
     assert near(live(mine), want), (
         f"keep() held {want} bytes when the interpreter began to shut down; the report says "
         f"{live(mine)}\n" + series_tail(pr) + "\n" + show(pr.get("stacks") or [], 3))
+
+
+# --- watch mode: new pages charged to the Python code that wrote them --------------------
+@pytest.fixture(scope="module")
+def watch_runs(trace):
+    """{interpreter name: TraceResult} of hoard.py under `trace --mode watch`."""
+    jobs = {n: p for n, p in INTERPRETERS.items() if p.startswith("/") and os.access(p, os.X_OK)}
+
+    def one(path):
+        return trace("-q", "--mode", "watch", "-i", "0.5", "--", path,
+                     os.path.join(PY_DIR, "hoard.py"), timeout=90)
+
+    with ThreadPoolExecutor(max_workers=POOL) as pool:
+        futs = {n: pool.submit(one, p) for n, p in jobs.items()}
+        return {n: f.result() for n, f in futs.items()}
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_watch_names_the_hoarding_line(watch_runs, name):
+    """hoard() writes the new arena pages it keeps filling, churn() reuses freed memory: the
+    top stack by new pages is hoard() at its line, and hoard()'s stacks hold most of them.
+    No allocator probe is placed: the heap column is empty and RSS carries the series."""
+    path = interp(name)
+    res = watch_runs[name]
+    assert res.rc == 0, f"hoard.py under {path} failed\n" + res.why()
+    rep = res.report
+    assert rep is not None and rep["mode"] == "watch", res.why()
+    pr = process(rep, rep["target"]["pid"])
+    assert pr is not None, res.why()
+    line = truth(res, r"^hoard_line (\d+)$")
+    stacks = pr.get("stacks") or []
+    assert stacks, res.why()
+    top = innermost_py(stacks[0])
+    assert top and top.get("func") == "hoard" and top.get("line") == line, \
+        f"top stack is not hoard() at line {line}\n" + show(stacks)
+    mine = owned_by(pr, "hoard", line)
+    total = live(stacks)
+    # 160,000 dicts and strings: ~40 MiB of new pages written by hoard()
+    assert live(mine) >= 16 * MiB and live(mine) >= 0.5 * total, \
+        f"hoard() owns {live(mine)} of {total} bytes\n" + show(stacks)
+    assert all(st["live_allocs"] * 4096 == st["live_bytes"] for st in stacks), show(stacks)
+    assert all(p.get("heap_bytes") == 0 for p in pr["series"]), series_tail(pr)
+    assert "in new pages" in res.stderr, res.why()
+
+
+def test_watch_refuses_exact_only_options(memslope):
+    r = subprocess.run([memslope, "trace", "--mode", "watch", "--sample-bytes", "64K", "--", "true"],
+                       capture_output=True, text=True, timeout=10)
+    assert r.returncode == 2 and "apply to --mode exact" in r.stderr, r.stderr
+    r = subprocess.run([memslope, "trace", "--mode", "sloppy", "--", "true"],
+                       capture_output=True, text=True, timeout=10)
+    assert r.returncode == 2 and "invalid --mode 'sloppy'" in r.stderr, r.stderr

@@ -183,6 +183,7 @@ Test(report, json_top_level_and_target)
 	cr_expect_float_eq(get_double(doc, "duration_s"), 3.0, 1e-9);
 	cr_expect_float_eq(get_double(doc, "interval_s"), 1.0, 1e-9);
 	cr_expect_str_eq(get_str(doc, "mode"), "exact");
+	cr_expect_eq(get_int(doc, "sample_bytes"), 0);	/* exact: not sampled */
 	cr_expect_str_eq(get_str(doc, "memslope_version"), MEMSLOPE_VERSION);
 
 	target = get(doc, "target", json_type_object);
@@ -598,11 +599,38 @@ Test(report, text_watch_mode)
 {
 	char *s;
 
+	/* stacks count the new pages each one wrote: no live bytes, no heap */
 	model.mode = "watch";
 	s = text_of(&model, 10, false);
-	expect_has(s, "memslope: 3.0 s, 2 processes (watch)");
+	expect_has(s, "memslope: 3.0 s, 2 processes, 12.0 MiB in new pages in 3 stacks (watch)");
+	expect_has(s, "1200 pages   leak_some");
 	expect_lacks(s, "live in");
+	expect_lacks(s, "allocs  ");
 	free(s);
+	s = text_of(&model, 10, true);
+	expect_has(s, "#1 12.0 MiB in new pages (+12.0 MiB, +4.0 MiB/s): 1200 pages\n");
+	expect_lacks(s, "MiB live");
+	free(s);
+
+	/* without stacks (a watch-tier report) the header has the processes only */
+	procs[0].nstacks = procs[1].nstacks = 0;
+	s = text_of(&model, 10, false);
+	expect_has(s, "memslope: 3.0 s, 2 processes (watch)");
+	free(s);
+}
+
+Test(report, text_and_json_sampled)
+{
+	struct json_object *doc;
+	char *s;
+
+	model.sample_bytes = 512 << 10;
+	s = text_of(&model, 10, false);
+	expect_has(s, "12.0 MiB live in 3 stacks (exact, heap sampled every 512.0 KiB: estimates)");
+	free(s);
+	doc = json_doc(&model);
+	cr_expect_eq(get_int(doc, "sample_bytes"), 512 << 10);
+	json_object_put(doc);
 }
 
 Test(report, fmt_bytes_units)
