@@ -296,7 +296,8 @@ struct tracer *tracer__new(const struct tracer_opts *o, tracer_event_fn fn, void
 		}
 		bpf_program__set_autoattach(t->skel->progs.alloc_enter, false);
 		bpf_program__set_autoattach(t->skel->progs.alloc_exit, false);
-		bpf_program__set_autoattach(t->skel->progs.fault_event, o->faults);
+		/* watch mode's fault probe: not even loaded otherwise (x86's tracepoint) */
+		bpf_program__set_autoload(t->skel->progs.fault_event, o->faults);
 		err = memslope_bpf__load(t->skel);
 		t->multi = multi;
 		if (!err || err == -EPERM || err == -EACCES)
