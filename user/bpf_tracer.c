@@ -918,6 +918,11 @@ out:
 	return err;
 }
 
+const struct tracer_opts *tracer__opts(const struct tracer *t)
+{
+	return &t->opts;
+}
+
 int tracer__add(struct tracer *t, int pid)
 {
 	struct target *tg = target_find(t, pid);

@@ -36,6 +36,7 @@ typedef void (*tracer_event_fn)(void *ctx, const struct ms_event *e);
  */
 struct tracer *tracer__new(const struct tracer_opts *o, tracer_event_fn fn, void *ctx);
 void tracer__free(struct tracer *t);	/* accepts NULL; detaches everything */
+const struct tracer_opts *tracer__opts(const struct tracer *t);	/* as given to tracer__new() */
 
 /*
  * Trace pid: follow its forks and attach the allocator probes to the libc it maps.

@@ -797,8 +797,9 @@ static void reload(struct daemon *d)
 		sd_notify(0, "READY=1");
 		return;
 	}
-	if (c.max_allocs != old.max_allocs || c.max_stacks != old.max_stacks)
-		pr_warn("reload: max_allocs and max_stacks take effect at the next start");
+	if (c.max_allocs != old.max_allocs || c.max_stacks != old.max_stacks ||
+	    c.sample_bytes != old.sample_bytes)
+		pr_warn("reload: max_allocs, max_stacks and sample_bytes take effect at the next start");
 	if (c.realert != old.realert)
 		pr_warn("reload: realert takes effect at the next start");
 	d->cfg = c;
@@ -954,6 +955,7 @@ int cmd_daemon(int argc, char **argv)
 	tracer_opts__default(&topts);
 	topts.max_allocs = d.cfg.max_allocs;
 	topts.max_stacks = d.cfg.max_stacks;
+	topts.sample_bytes = d.cfg.sample_bytes;
 	topts.max_mmaps = 4096;
 	d.tracer = tracer__new(&topts, on_event, &d);
 	if (!d.tracer)

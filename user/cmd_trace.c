@@ -454,8 +454,6 @@ int cmd_trace(int argc, char **argv)
 		pr_err("out of memory");
 		return 1;
 	}
-	trace_state__set_sample_bytes(ts, a.topts.sample_bytes);
-	trace_state__set_watch(ts, a.topts.faults);
 	if (a.alerts) {
 		alerts_fd = strcmp(a.alerts, "-") ? open(a.alerts, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644)
 						  : dup(STDOUT_FILENO);

@@ -53,6 +53,8 @@ static const struct daemon_opt opts[] = {
 	  "exact tracing: live blocks tracked at once (default 65536; restart to change)" },
 	{ "max_stacks", DOPT_UINT, OFF(max_stacks), 256, 1 << 20, "N",
 	  "exact tracing: distinct stacks kept (default 4096; restart to change)" },
+	{ "sample_bytes", DOPT_UINT, OFF(sample_bytes), 0, 1 << 30, "N",
+	  "exact tracing: sample heap blocks every N bytes (default 0: all; restart to change)" },
 };
 
 const struct daemon_opt *daemon_cfg__options(size_t *n)

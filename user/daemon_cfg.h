@@ -29,6 +29,7 @@ struct daemon_cfg {
 	unsigned int min_points;	/* points of history before any verdict (10) */
 	char *escalate_comm;		/* comma-separated comm names that may be escalated; "": any */
 	unsigned int max_allocs;	/* exact tracing: live blocks (65536) */
+	unsigned int sample_bytes;	/* exact tracing: heap sampled every N bytes (0: exact) */
 	unsigned int max_stacks;	/* exact tracing: distinct stacks (4096) */
 };
 

@@ -193,6 +193,8 @@ void trace_state__free(struct trace_state *ts)
 void trace_state__set_tracer(struct trace_state *ts, struct tracer *t)
 {
 	ts->tracer = t;
+	ts->sample_bytes = t ? tracer__opts(t)->sample_bytes : 0;
+	ts->watch = t && tracer__opts(t)->faults;
 }
 
 void trace_state__set_alerter(struct trace_state *ts, struct alerter *a)
@@ -205,15 +207,6 @@ void trace_state__set_dump_dir(struct trace_state *ts, const char *dir)
 	ts->dump_dir = dir;
 }
 
-void trace_state__set_sample_bytes(struct trace_state *ts, uint64_t n)
-{
-	ts->sample_bytes = n;
-}
-
-void trace_state__set_watch(struct trace_state *ts, bool watch)
-{
-	ts->watch = watch;
-}
 
 void trace_state__start(struct trace_state *ts, int target_pid, char **cmd)
 {

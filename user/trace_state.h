@@ -15,19 +15,17 @@ struct trace_state;
 
 struct trace_state *trace_state__new(double interval_s, const struct growth_cfg *cfg);
 void trace_state__free(struct trace_state *ts);	/* accepts NULL */
+/*
+ * The tracer whose maps feed this state. Its options say what the stacks count:
+ * live blocks (exact), estimates of them (sample_bytes), or new pages (faults,
+ * watch mode: bytes that only rise, growth judged on RSS).
+ */
 void trace_state__set_tracer(struct trace_state *ts, struct tracer *t);
 /* Growth alerts of every traced process go to a (NULL: none). */
 struct alerter;
 void trace_state__set_alerter(struct trace_state *ts, struct alerter *a);
 /* OOM dumps of traced processes go to dir (NULL: the default). */
 void trace_state__set_dump_dir(struct trace_state *ts, const char *dir);
-/* The tracer samples heap blocks every n bytes (0: none): reports say they are estimates. */
-void trace_state__set_sample_bytes(struct trace_state *ts, uint64_t n);
-/*
- * Watch mode: the tracer charges new pages to stacks (page faults) instead of
- * tracing allocations. Stacks count bytes that only rise; growth is judged on RSS.
- */
-void trace_state__set_watch(struct trace_state *ts, bool watch);
 
 /* The trace begins now: its target and the command line (NULL with -p). */
 void trace_state__start(struct trace_state *ts, int target_pid, char **cmd);
