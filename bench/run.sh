@@ -4,17 +4,19 @@
 #
 # USAGE: bench/run.sh MEMSLOPE_BIN WORKLOAD_DIR
 #
-# Runs four configurations side by side (interleaved, so drift of the machine hits them all
+# Runs six configurations side by side (interleaved, so drift of the machine hits them all
 # alike), REPS times each, and reports the median ns per malloc/free pair as measured by the
 # workload itself around its timed loop (attach and detach are outside it, reported apart):
 #   (a) bench_ring alone
 #   (b) memslope trace --probe-only --no-placement   empty probes at the symbols: naive floor
 #   (c) memslope trace --probe-only                  empty probes at the emulated sites: floor
 #   (d) memslope trace                               full tracing
+#   (e) memslope trace --sample-bytes 512K           full tracing, heap blocks sampled
+#   (f) memslope trace --mode watch                  no allocator probes (new pages only)
 # The table goes to stdout and to bench/results/overhead.txt. A benchmark, not a test:
 # nothing here passes or fails on a number.
 #
-# Environment: REPS (3), PAIRS for (a) (2000000), TRACED_PAIRS for (b)-(d) (200000, keeps a
+# Environment: REPS (3), PAIRS for (a) (2000000), TRACED_PAIRS for (b)-(f) (200000, keeps a
 # traced run near a few seconds at ~15 us/pair), TRACE_OPTS (-v -q), TIMEOUT per run in
 # seconds (300), OUT (bench/results/overhead.txt).
 #
@@ -54,17 +56,21 @@ fi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-configs=(a b c d)
+configs=(a b c d e f)
 declare -A label=(
 	[a]="(a) no tracer"
 	[b]="(b) empty probes at symbols"
 	[c]="(c) empty probes at emulated sites"
 	[d]="(d) full tracing"
+	[e]="(e) sampled, --sample-bytes 512K"
+	[f]="(f) --mode watch"
 )
 declare -A opts=(
 	[b]="--probe-only --no-placement"
 	[c]="--probe-only"
 	[d]=""
+	[e]="--sample-bytes 512K"
+	[f]="--mode watch"
 )
 declare -A ns attach detach status
 
@@ -117,7 +123,7 @@ run_one() {
 	printf '  rep %d %-36s %10s ns/pair\n' "$rep" "${label[$c]}" "$v" >&2
 }
 
-echo "bench: $REPS repetitions; (a) $PAIRS pairs, (b)-(d) $TRACED_PAIRS pairs" >&2
+echo "bench: $REPS repetitions; (a) $PAIRS pairs, (b)-(f) $TRACED_PAIRS pairs" >&2
 for ((rep = 1; rep <= REPS; rep++)); do
 	for c in "${configs[@]}"; do
 		run_one "$c" "$rep"
@@ -175,7 +181,7 @@ rev=$(git -C "$here" describe --always --dirty 2>/dev/null || echo unknown)
 	echo "libc:    ${glibc:-unknown}"
 	echo "tree:    $rev"
 	echo "binary:  $memslope"
-	echo "runs:    median of $REPS, interleaved; (a) $PAIRS pairs, (b)-(d) $TRACED_PAIRS pairs;" \
+	echo "runs:    median of $REPS, interleaved; (a) $PAIRS pairs, (b)-(f) $TRACED_PAIRS pairs;" \
 		"trace options: ${TRACE_OPTS:-none}"
 	echo
 	printf '%-36s %10s %12s %9s %10s %10s\n' configuration ns/pair "ns added" ratio \
