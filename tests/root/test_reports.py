@@ -294,3 +294,16 @@ def test_html_10k_stacks_stays_usable(memslope, tmp_path):
     ms = int(re.search(r'data-render-ms="(\d+)"', dom).group(1))
     print(f"\n10,000 stacks: {os.path.getsize(out) >> 10} KiB page, script ran in {ms} ms, "
           f"{nodes} boxes, chromium took {took:.2f} s in all")
+
+
+def test_html_in_watch_mode_says_new_pages(memslope, wl, tmp_path):
+    """A watch-mode report counts new pages: the page must say so, not "live"."""
+    html = str(tmp_path / "watch.html")
+    res = mslib.run([memslope, "trace", "-q", "--mode", "watch", "--html", html, "--",
+                     wl("leaky"), "2"], timeout=60)
+    assert res.rc == 0, res.why()
+    dom, _ = dom_of(html)
+    top = re.search(r'<table id="top-stacks-table">.*?</table>', dom, re.S).group(0)
+    assert "in new pages" in top and ">pages</th>" in top, top[:2000]
+    assert "live" not in top and "allocs" not in top, top[:2000]
+    assert "in new pages in" in dom, "the summary line does not say what it counts"
