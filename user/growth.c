@@ -610,6 +610,14 @@ static bool ga_grows(const struct ga *g, const struct ga_trend *tr, size_t a)
 	       tr->ts * span >= GA_MIN_RISE * g->sig_n;
 }
 
+/* The rise from sample i to i + 1 of the filtered series, scaled to a sampling interval of dt. */
+static double ga_step_incr(const struct ga *g, size_t i, double dt)
+{
+	double span = g->t[i + 1] - g->t[i];
+
+	return span > 0 ? (g->y[i + 1] - g->y[i]) * (dt / span) : g->y[i + 1] - g->y[i];
+}
+
 /*
  * Is the growth on [a, b) one step? Find the biggest run of at most GA_STEP_SPAN
  * consecutive increments of the filtered series that each exceed the typical increment
@@ -619,16 +627,23 @@ static bool ga_grows(const struct ga *g, const struct ga_trend *tr, size_t a)
 static bool ga_is_step(struct ga *g, size_t a, size_t b, double *rest)
 {
 	size_t m = b - a - 1, i, run = 0, best_end = 0;
-	double *d = g->w, med, thr, best = 0, *u;
+	double *d = g->w, med, thr, best = 0, *u, dt;
 	struct ga_trend tr;
 	bool step;
 
+	/*
+	 * Increments per typical sampling interval: a sample that comes late (the
+	 * sampler stalled) spans more time and rises more, which is no step.
+	 */
 	for (i = 0; i < m; i++)
-		d[i] = g->y[a + i + 1] - g->y[a + i];
+		d[i] = g->t[a + i + 1] - g->t[a + i];
+	dt = ga_median(d, m);
+	for (i = 0; i < m; i++)
+		d[i] = ga_step_incr(g, a + i, dt);
 	med = ga_median(d, m);
 	thr = med + fmax(GA_STEP_SIGMA * g->sig_d, 4 * fabs(med));
 	for (i = 0; i <= m; i++) {
-		double di = i < m ? g->y[a + i + 1] - g->y[a + i] : -INFINITY;
+		double di = i < m ? ga_step_incr(g, a + i, dt) : -INFINITY;
 		size_t s0, e0, w;
 		double before, after, size;
 
@@ -656,7 +671,7 @@ static bool ga_is_step(struct ga *g, size_t a, size_t b, double *rest)
 		before = ga_median(g->w + m, w);
 		memcpy(g->w + m, g->y + e0, w * sizeof(double));
 		after = ga_median(g->w + m, w);
-		size = after - before - run * med;
+		size = after - before - (g->t[e0] - g->t[s0]) / dt * med;
 		if (size > thr && size > best) {
 			best = size;
 			best_end = i;
@@ -714,15 +729,18 @@ static bool ga_linear(struct ga *g, size_t a, size_t b, double slope)
 	/*
 	 * Variance ratio: around a line, differences over a quarter of the window scatter
 	 * as much as one-sample differences; a random walk's scatter grows with the lag.
+	 * Each difference less the line's rise over its own time span: a late or missed
+	 * sample (the sampler stalled) changes the span, not the scatter.
 	 */
 	if (m >= 16) {
 		size_t lag = m / 4, k = m - lag;
 
 		for (i = 0; i < k; i++)
-			r[i] = g->v[a + i + lag] - g->v[a + i];
+			r[i] = g->v[a + i + lag] - g->v[a + i] - slope * (g->t[a + i + lag] - g->t[a + i]);
 		med = ga_median(r, k);
 		for (i = 0; i < k; i++)
-			r[i] = fabs(g->v[a + i + lag] - g->v[a + i] - med);
+			r[i] = fabs(g->v[a + i + lag] - g->v[a + i] -
+				    slope * (g->t[a + i + lag] - g->t[a + i]) - med);
 		if (1.4826 * ga_median(r, k) > GA_VR_MAX * g->sig_d)
 			return false;
 	}

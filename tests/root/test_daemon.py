@@ -270,7 +270,7 @@ def test_escalated_victim_dump_has_its_stacks(daemon, wl, memcg):  # noqa: F811
     d = mine[0]
     assert f"tracing pid {p.pid} (leaky) exactly" in daemon.why(), daemon.why()
     assert len(d["series"]) >= 10, d["series"]
-    assert d["growth"]["verdict"] in ("leak", "growing"), d["growth"]
+    assert d["growth"]["verdict"] in ("leak", "growing"), (d["growth"], d["series"])
     top = [[f.get("func") for f in s.get("frames", [])] for s in d.get("stacks", [])]
     assert top and "leak_some" in top[0], top[:3]
     last = [f.get("func") for f in ((d.get("last_stack") or {}).get("frames") or [])]

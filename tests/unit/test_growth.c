@@ -696,3 +696,35 @@ Test(growth, sawtooth_workload_rising_troughs)
 		}
 	}
 }
+
+/*
+ * An exact, noise-free leak (exact mode's heap: 2 MiB/s in whole blocks) sampled by a loop
+ * that stalls now and then (a new process symbolized, probes detached): 1 Hz with a little
+ * jitter and one gap of G seconds somewhere. The values follow time exactly, so the gap is
+ * no step and no curvature: a leak wherever the gap falls.
+ */
+Test(growth, exact_line_with_a_sampling_gap_is_leak)
+{
+	const double rate = 2.0 * 1048576, block = 8192;
+
+	for (int gap = 2; gap <= 8; gap += 3) {
+		for (int at = 3; at < 28; at += 2) {
+			struct series *s = series__new(600);
+			struct growth g;
+			double t = 0;
+
+			rng_seed(gap * 100 + at);
+			for (int i = 0; i < 30; i++) {
+				double v = floor(rate * t / block) * block;
+
+				series__push(s, t, BASE / 10 + v);
+				t += (i == at ? gap : 1) + 0.02 * rng_unif();
+			}
+			g = judge(s, 0);
+			cr_assert_eq(g.verdict, GV_LEAK, "gap %d s after sample %d: %s (r2 %.6f)", gap, at,
+				     growth_verdict__str(g.verdict), g.r2);
+			cr_assert_float_eq(g.slope_bps, rate, 0.02 * rate);
+			series__free(s);
+		}
+	}
+}
