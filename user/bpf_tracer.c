@@ -22,6 +22,7 @@
 #include "log.h"
 #include "memslope.skel.h"
 #include "placement.h"
+#include "procfs.h"
 #include "procmaps.h"
 #include "sample.h"
 #include "tracefs.h"
@@ -844,7 +845,8 @@ static int target_attach(struct tracer *t, struct target *tg)
 		return errno == ENOENT ? -ESRCH : -errno;
 	libc = find_libc(maps, n);
 	if (!libc) {
-		err = -ENOENT;
+		/* a process exiting under us (a zombie) maps nothing: gone, not static */
+		err = !procfs__alive(tg->pid) ? -ESRCH : -ENOENT;
 		goto out;
 	}
 	snprintf(root, sizeof(root), "/proc/%d/root", tg->pid);
