@@ -729,19 +729,26 @@ static bool ga_linear(struct ga *g, size_t a, size_t b, double slope)
 	/*
 	 * Variance ratio: around a line, differences over a quarter of the window scatter
 	 * as much as one-sample differences; a random walk's scatter grows with the lag.
-	 * Each difference less the line's rise over its own time span: a late or missed
-	 * sample (the sampler stalled) changes the span, not the scatter.
+	 * Two lines fit a series sampled with jitter: memory that grows with the clock
+	 * (differences less the line's rise over their own time span, so a late or missed
+	 * sample changes the span, not the scatter), and memory that grows in ticks of its
+	 * own, sampled once a tick (plain differences). Either will do.
 	 */
 	if (m >= 16) {
 		size_t lag = m / 4, k = m - lag;
+		double vr[2];
 
-		for (i = 0; i < k; i++)
-			r[i] = g->v[a + i + lag] - g->v[a + i] - slope * (g->t[a + i + lag] - g->t[a + i]);
-		med = ga_median(r, k);
-		for (i = 0; i < k; i++)
-			r[i] = fabs(g->v[a + i + lag] - g->v[a + i] -
-				    slope * (g->t[a + i + lag] - g->t[a + i]) - med);
-		if (1.4826 * ga_median(r, k) > GA_VR_MAX * g->sig_d)
+		for (int by_time = 0; by_time < 2; by_time++) {
+			for (i = 0; i < k; i++)
+				r[i] = g->v[a + i + lag] - g->v[a + i] -
+				       (by_time ? slope * (g->t[a + i + lag] - g->t[a + i]) : 0);
+			med = ga_median(r, k);
+			for (i = 0; i < k; i++)
+				r[i] = fabs(g->v[a + i + lag] - g->v[a + i] -
+					    (by_time ? slope * (g->t[a + i + lag] - g->t[a + i]) : 0) - med);
+			vr[by_time] = 1.4826 * ga_median(r, k);
+		}
+		if (fmin(vr[0], vr[1]) > GA_VR_MAX * g->sig_d)
 			return false;
 	}
 

@@ -728,3 +728,24 @@ Test(growth, exact_line_with_a_sampling_gap_is_leak)
 		}
 	}
 }
+
+/*
+ * A workload that leaks in ticks of its own (leaky: 512 KiB every 0.5 s), sampled every
+ * 0.5 s by a sampler that wakes 0-5 ms late: each sample sees exactly one more tick, so
+ * the values follow the sample count and the clock only within the jitter. A leak.
+ */
+Test(growth, ticking_leak_sampled_late_is_leak)
+{
+	for (int seed = 1; seed <= 50; seed++) {
+		struct series *s = series__new(600);
+		struct growth g;
+
+		rng_seed(seed);
+		for (int i = 1; i <= 22; i++)
+			series__push(s, 0.5 * i + 0.005 * rng_unif(), 524285.0 * i);
+		g = judge(s, 0);
+		cr_assert_eq(g.verdict, GV_LEAK, "seed %d: %s (r2 %.9f)", seed,
+			     growth_verdict__str(g.verdict), g.r2);
+		series__free(s);
+	}
+}
