@@ -318,7 +318,7 @@ static __always_inline __u64 sample_gap(void)
 
 /*
  * What the block of a heap call of size bytes will stand for (p->weight bytes
- * in p->wallocs allocations; 0 allocations: not kept). Exact: itself. With
+ * in p->wallocs allocations; 0 allocations: not kept), when sampling. With
  * --sample-bytes N a block of N bytes or more is kept exactly, and the smaller
  * ones are sampled as a Poisson process of rate 1/N over each thread's bytes:
  * a block is kept when the thread's byte count crosses one of its sample
@@ -330,10 +330,8 @@ static __always_inline void sample(struct ms_pending *p, __u64 size)
 {
 	__u64 n = 0;
 
-	p->weight = size;
-	p->wallocs = 1;
-	if (!sample_bytes || size >= sample_bytes)
-		return;
+	if (size >= sample_bytes)
+		return;	/* big: kept exactly, as call_enter() set it */
 	if (!p->sample_armed) {
 		p->sample_left = sample_gap();
 		p->sample_armed = 1;
@@ -433,9 +431,9 @@ static __always_inline int call_enter(struct pt_regs *ctx, struct ms_pending *p,
 	p->arg = arg;
 	p->stack_id = 0;
 	p->py_stack_id = 0;
-	p->weight = size;
+	p->weight = size;	/* exact: the block stands for itself */
 	p->wallocs = 1;
-	if (kind <= MS_K__HEAP_LAST)
+	if (sample_bytes && kind <= MS_K__HEAP_LAST)
 		sample(p, size);
 	if (p->wallocs && kind != MS_K_MUNMAP) {
 		p->stack_id = stack_id_user(p, sp, PT_REGS_FP(ctx), 0);

@@ -693,6 +693,12 @@ static bool ga_is_step(struct ga *g, size_t a, size_t b, double *rest)
 	return step;
 }
 
+/* v[i + lag] - v[i], less what a line of this rate rises over their time span */
+static double ga_lag_diff(const struct ga *g, size_t i, size_t lag, double rate)
+{
+	return g->v[i + lag] - g->v[i] - rate * (g->t[i + lag] - g->t[i]);
+}
+
 /*
  * Roughly linear: both halves' slopes agree with the window's, and the scatter around the
  * line is the white noise seen in the differences. A random walk fails the second test
@@ -739,13 +745,13 @@ static bool ga_linear(struct ga *g, size_t a, size_t b, double slope)
 		double vr[2];
 
 		for (int by_time = 0; by_time < 2; by_time++) {
+			double rate = by_time ? slope : 0;
+
 			for (i = 0; i < k; i++)
-				r[i] = g->v[a + i + lag] - g->v[a + i] -
-				       (by_time ? slope * (g->t[a + i + lag] - g->t[a + i]) : 0);
-			med = ga_median(r, k);
+				r[i] = ga_lag_diff(g, a + i, lag, rate);
+			med = ga_median(r, k);	/* reorders r */
 			for (i = 0; i < k; i++)
-				r[i] = fabs(g->v[a + i + lag] - g->v[a + i] -
-					    (by_time ? slope * (g->t[a + i + lag] - g->t[a + i]) : 0) - med);
+				r[i] = fabs(ga_lag_diff(g, a + i, lag, rate) - med);
 			vr[by_time] = 1.4826 * ga_median(r, k);
 		}
 		if (fmin(vr[0], vr[1]) > GA_VR_MAX * g->sig_d)

@@ -85,8 +85,6 @@ struct trace_state {
 	char **target_cmd;
 	time_t started_at;
 	double last_t;
-	uint64_t sample_bytes;	/* the tracer's --sample-bytes (0: exact) */
-	bool watch;		/* stacks count new pages, not live allocations */
 	struct ms_counters counters;
 	const char *dump_dir;	/* where OOM dumps go */
 	int *purge;		/* exited pids whose map entries go at the next sample */
@@ -193,8 +191,12 @@ void trace_state__free(struct trace_state *ts)
 void trace_state__set_tracer(struct trace_state *ts, struct tracer *t)
 {
 	ts->tracer = t;
-	ts->sample_bytes = t ? tracer__opts(t)->sample_bytes : 0;
-	ts->watch = t && tracer__opts(t)->faults;
+}
+
+/* Watch mode: the tracer's stacks count new pages, not live allocations. */
+static bool is_watch(const struct trace_state *ts)
+{
+	return ts->tracer && tracer__opts(ts->tracer)->faults;
 }
 
 void trace_state__set_alerter(struct trace_state *ts, struct alerter *a)
@@ -638,7 +640,7 @@ void trace_state__sample(struct trace_state *ts, double t)
 		if (!a->stack_id)
 			continue;
 		p = proc_find(ts, a->tgid);
-		if (p && !ts->watch)	/* new pages are no heap: bytes freed since are not off */
+		if (p && !is_watch(ts))	/* new pages are no heap: bytes freed since are not off */
 			p->heap += a->v.live_bytes;
 	}
 	for (p = ts->procs; p; p = p->next) {
@@ -648,7 +650,7 @@ void trace_state__sample(struct trace_state *ts, double t)
 		series__push(p->rss_series, t, (double)p->rss);
 		proc_push_point(p, t);
 		/* The exact live bytes are the clearest signal; RSS when allocations are not traced. */
-		growth__analyze((p->attached || p->heap) && !ts->watch ? p->heap_series : p->rss_series,
+		growth__analyze((p->attached || p->heap) && !is_watch(ts) ? p->heap_series : p->rss_series,
 				&ts->gcfg, 0, &p->growth);
 		/* Time to the limit counts from the process's RSS, whatever series grows. */
 		p->growth.eta_limit_s = -1;
@@ -1095,8 +1097,8 @@ struct rpt *trace_state__report(struct trace_state *ts, int top, bool final)
 	strftime(r->started_at, sizeof(r->started_at), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	r->duration_s = ts->last_t;
 	r->interval_s = ts->interval;
-	r->mode = ts->watch ? "watch" : "exact";
-	r->sample_bytes = ts->sample_bytes;
+	r->mode = is_watch(ts) ? "watch" : "exact";
+	r->sample_bytes = ts->tracer ? tracer__opts(ts->tracer)->sample_bytes : 0;
 	r->target_pid = ts->target_pid;
 	r->target_argv = argv__dup(ts->target_cmd);
 	p = proc_find(ts, ts->target_pid);

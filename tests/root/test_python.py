@@ -448,12 +448,3 @@ def test_watch_names_the_hoarding_line(watch_runs, name):
     assert all(st["live_allocs"] * 4096 == st["live_bytes"] for st in stacks), show(stacks)
     assert all(p.get("heap_bytes") == 0 for p in pr["series"]), series_tail(pr)
     assert "in new pages" in res.stderr, res.why()
-
-
-def test_watch_refuses_exact_only_options(memslope):
-    r = subprocess.run([memslope, "trace", "--mode", "watch", "--sample-bytes", "64K", "--", "true"],
-                       capture_output=True, text=True, timeout=10)
-    assert r.returncode == 2 and "apply to --mode exact" in r.stderr, r.stderr
-    r = subprocess.run([memslope, "trace", "--mode", "sloppy", "--", "true"],
-                       capture_output=True, text=True, timeout=10)
-    assert r.returncode == 2 and "invalid --mode 'sloppy'" in r.stderr, r.stderr

@@ -266,12 +266,6 @@ def test_sampled_big_blocks_exact_and_frees_balance(sampled_run):
     assert res.report["stats"]["dropped_allocs"] == 0, res.why()
 
 
-def test_sample_bytes_usage(memslope):
-    r = subprocess.run([memslope, "trace", "--sample-bytes", "lots", "--", "true"],
-                       capture_output=True, text=True, timeout=10)
-    assert r.returncode == 2 and "invalid --sample-bytes 'lots'" in r.stderr, r.stderr
-
-
 # --- churn: lots of traffic, bounded live bytes -----------------------------------------
 @pytest.fixture(scope="module")
 def churn_run(trace, wl):
@@ -455,7 +449,11 @@ def test_unknown_pid(trace):
     (["-i", "abc", "--", "/bin/true"], ["abc"]),
     (["-d", "-1", "--", "/bin/true"], ["-1"]),
     (["-p", "notapid"], ["notapid"]),
-], ids=["unknown-option", "no-target", "bad-interval", "negative-duration", "bad-pid"])
+    (["--sample-bytes", "lots", "--", "/bin/true"], ["invalid --sample-bytes 'lots'"]),
+    (["--mode", "sloppy", "--", "/bin/true"], ["invalid --mode 'sloppy'"]),
+    (["--mode", "watch", "--sample-bytes", "64K", "--", "/bin/true"], ["apply to --mode exact"]),
+], ids=["unknown-option", "no-target", "bad-interval", "negative-duration", "bad-pid",
+        "bad-sample-bytes", "bad-mode", "watch-with-exact-option"])
 def test_usage_errors(trace, args, names):
     """Exit 2; stderr shows the usage or points to --help, and names what was wrong."""
     res = trace(*args, json=False, timeout=20)
